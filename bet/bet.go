@@ -1,0 +1,140 @@
+// Package bet is the lottery's domain: the Bet type, the one rule set that
+// says what a valid bet is, its CSV forms, and a faithful Go port of the
+// course's fixed storage helpers (StoreBets, LoadBets, HasWon).
+//
+// A valid bet has:
+//   - a first and a last name: non-empty, valid UTF-8, no control characters;
+//   - a document (DNI): one or more ASCII digits, kept as a string so that
+//     leading zeros survive;
+//   - a birthdate: a real calendar date written YYYY-MM-DD;
+//   - a number: an integer from 0 to 9999 written in ASCII digits.
+//
+// Bets are never deduplicated by document: one person may bet many times.
+package bet
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+	"unicode"
+	"unicode/utf8"
+)
+
+// WinningNumber is the number the course's draw always picks.
+const WinningNumber = 7574
+
+// MaxNumber is the largest number a bet may carry.
+const MaxNumber = 9999
+
+// DateLayout is how birthdates are written everywhere.
+const DateLayout = "2006-01-02"
+
+// Bet is one bet placed at an agency.
+type Bet struct {
+	Agency    int
+	FirstName string
+	LastName  string
+	Document  string
+	Birthdate time.Time
+	Number    int
+}
+
+// HasWon reports whether b is a winning bet: its number is 7574.
+func HasWon(b Bet) bool { return b.Number == WinningNumber }
+
+// ErrInvalid is wrapped by every validation error.
+var ErrInvalid = errors.New("invalid bet")
+
+// FieldError says which field of a bet is wrong and why.
+type FieldError struct {
+	Field  string
+	Value  string
+	Reason string
+}
+
+func (e *FieldError) Error() string {
+	return fmt.Sprintf("%s %q: %s", e.Field, e.Value, e.Reason)
+}
+
+// Unwrap lets errors.Is(err, ErrInvalid) match.
+func (e *FieldError) Unwrap() error { return ErrInvalid }
+
+// Fields is the number of fields of a bet as agencies send it:
+// first_name, last_name, document, birthdate, number.
+const Fields = 5
+
+// Parse validates the five text fields of a bet (first_name, last_name,
+// document, birthdate, number) and returns the bet for the given agency.
+// It is the one code path both programs use to accept a bet.
+func Parse(agency int, f []string) (Bet, error) {
+	if len(f) != Fields {
+		return Bet{}, fmt.Errorf("%w: %d fields; want %d (first_name,last_name,document,birthdate,number)", ErrInvalid, len(f), Fields)
+	}
+	if err := checkName("first_name", f[0]); err != nil {
+		return Bet{}, err
+	}
+	if err := checkName("last_name", f[1]); err != nil {
+		return Bet{}, err
+	}
+	if !allDigits(f[2]) {
+		return Bet{}, &FieldError{"document", f[2], "want one or more digits 0-9"}
+	}
+	birth, err := ParseDate(f[3])
+	if err != nil {
+		return Bet{}, err
+	}
+	n, err := ParseNumber(f[4])
+	if err != nil {
+		return Bet{}, err
+	}
+	return Bet{Agency: agency, FirstName: f[0], LastName: f[1], Document: f[2], Birthdate: birth, Number: n}, nil
+}
+
+// ParseDate parses a birthdate written YYYY-MM-DD that is a real calendar date.
+func ParseDate(s string) (time.Time, error) {
+	t, err := time.Parse(DateLayout, s)
+	if err != nil {
+		return time.Time{}, &FieldError{"birthdate", s, "want a real calendar date YYYY-MM-DD"}
+	}
+	return t, nil
+}
+
+// ParseNumber parses a bet number: ASCII digits, 0 to 9999.
+func ParseNumber(s string) (int, error) {
+	if !allDigits(s) || len(s) > 9 {
+		return 0, &FieldError{"number", s, "want an integer 0-9999"}
+	}
+	n, _ := strconv.Atoi(s) // cannot fail: at most nine digits
+	if n > MaxNumber {
+		return 0, &FieldError{"number", s, "want an integer 0-9999"}
+	}
+	return n, nil
+}
+
+func checkName(field, s string) error {
+	switch {
+	case s == "":
+		return &FieldError{field, s, "empty"}
+	case !utf8.ValidString(s):
+		return &FieldError{field, s, "not valid UTF-8"}
+	}
+	for _, r := range s {
+		if unicode.IsControl(r) {
+			return &FieldError{field, s, "holds a control character"}
+		}
+	}
+	return nil
+}
+
+func allDigits(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
+}

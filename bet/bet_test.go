@@ -1,0 +1,220 @@
+package bet
+
+import (
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func date(s string) time.Time {
+	t, err := time.Parse(DateLayout, s)
+	if err != nil {
+		panic(err)
+	}
+	return t
+}
+
+func TestStoreBetsByteFormat(t *testing.T) {
+	tests := []struct {
+		name string
+		bet  Bet
+		want string
+	}{
+		{"plain", Bet{1, "Santiago Lionel", "Lorca", "30904465", date("1999-03-17"), 7574},
+			"1,Santiago Lionel,Lorca,30904465,1999-03-17,7574\r\n"},
+		{"accents", Bet{2, "José María", "Núñez", "00012345", date("2000-01-02"), 0},
+			"2,José María,Núñez,00012345,2000-01-02,0\r\n"},
+		{"comma quoted", Bet{3, "Ana, Jr", "Pérez", "1", date("1985-12-31"), 9999},
+			"3,\"Ana, Jr\",Pérez,1,1985-12-31,9999\r\n"},
+		{"inner quotes doubled", Bet{4, `Juan "el" Gato`, "O'Neil", "42", date("1970-07-04"), 12},
+			"4,\"Juan \"\"el\"\" Gato\",O'Neil,42,1970-07-04,12\r\n"},
+		{"leading space not quoted", Bet{5, " Lu", "X", "7", date("0999-01-01"), 5},
+			"5, Lu,X,7,0999-01-01,5\r\n"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "bets.csv")
+			s, err := OpenStore(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := s.StoreBets([]Bet{tc.bet}); err != nil {
+				t.Fatal(err)
+			}
+			if err := s.Close(); err != nil {
+				t.Fatal(err)
+			}
+			got, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if string(got) != tc.want {
+				t.Errorf("StoreBets(%+v) wrote %q; want %q", tc.bet, got, tc.want)
+			}
+			var loaded []Bet
+			for b, err := range LoadBets(path) {
+				if err != nil {
+					t.Fatal(err)
+				}
+				loaded = append(loaded, b)
+			}
+			if len(loaded) != 1 || loaded[0] != tc.bet {
+				t.Errorf("LoadBets = %+v; want [%+v]", loaded, tc.bet)
+			}
+		})
+	}
+}
+
+func TestStoreAppendsAndTruncates(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "bets.csv")
+	s, err := OpenStore(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := Bet{1, "A", "B", "1", date("2001-01-01"), 1}
+	if err := s.StoreBets([]Bet{b, b}); err != nil {
+		t.Fatal(err)
+	}
+	mark := s.Size()
+	if err := s.StoreBets([]Bet{b}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Truncate(mark); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	s, err = OpenStore(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if s.Size() != mark {
+		t.Errorf("reopened size = %d; want %d", s.Size(), mark)
+	}
+	n := 0
+	for _, err := range LoadBets(path) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		n++
+	}
+	if n != 2 {
+		t.Errorf("LoadBets yielded %d bets; want 2", n)
+	}
+}
+
+func TestLoadBetsMissingFile(t *testing.T) {
+	for _, err := range LoadBets(filepath.Join(t.TempDir(), "none.csv")) {
+		t.Fatalf("LoadBets(missing) yielded %v; want nothing", err)
+	}
+}
+
+func TestHasWon(t *testing.T) {
+	for n, want := range map[int]bool{7574: true, 7575: false, 0: false, 9999: false} {
+		if got := HasWon(Bet{Number: n}); got != want {
+			t.Errorf("HasWon(number %d) = %v; want %v", n, got, want)
+		}
+	}
+}
+
+func TestParse(t *testing.T) {
+	tests := []struct {
+		fields  string // joined by |
+		wantErr string // empty: valid
+	}{
+		{"Ana|Pérez|0123|2000-02-29|7574", ""},
+		{"Ana|Pérez|1|1999-12-31|0", ""},
+		{"Ana|Pérez|1|1999-12-31|9999", ""},
+		{"|Pérez|1|1999-12-31|1", `first_name "": empty`},
+		{"Ana||1|1999-12-31|1", `last_name "": empty`},
+		{"A\tna|Pérez|1|1999-12-31|1", "control character"},
+		{"A\xffna|Pérez|1|1999-12-31|1", "not valid UTF-8"},
+		{"Ana|Pérez|12a|1999-12-31|1", `document "12a"`},
+		{"Ana|Pérez||1999-12-31|1", `document ""`},
+		{"Ana|Pérez|1|1999-02-29|1", `birthdate "1999-02-29"`},
+		{"Ana|Pérez|1|31/12/1999|1", `birthdate "31/12/1999"`},
+		{"Ana|Pérez|1|1999-12-31|10000", `number "10000"`},
+		{"Ana|Pérez|1|1999-12-31|-1", `number "-1"`},
+		{"Ana|Pérez|1|1999-12-31|+1", `number "+1"`},
+		{"Ana|Pérez|1|1999-12-31|1.5", `number "1.5"`},
+		{"Ana|Pérez|1|1999-12-31", "4 fields; want 5"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.fields, func(t *testing.T) {
+			_, err := Parse(1, strings.Split(tc.fields, "|"))
+			switch {
+			case tc.wantErr == "" && err != nil:
+				t.Errorf("Parse(%q) = %v; want nil", tc.fields, err)
+			case tc.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tc.wantErr)):
+				t.Errorf("Parse(%q) = %v; want error containing %q", tc.fields, err, tc.wantErr)
+			case tc.wantErr != "" && !errors.Is(err, ErrInvalid):
+				t.Errorf("Parse(%q) = %v; want it to wrap ErrInvalid", tc.fields, err)
+			}
+		})
+	}
+}
+
+func TestReader(t *testing.T) {
+	tests := []struct {
+		name    string
+		in      string
+		want    int
+		wantErr string
+	}{
+		{"crlf", "A,B,1,2000-01-01,1\r\nC,D,2,2000-01-02,2\r\n", 2, ""},
+		{"lf and no final newline", "A,B,1,2000-01-01,1\nC,D,2,2000-01-02,2", 2, ""},
+		{"bom", "\ufeffA,B,1,2000-01-01,1\n", 1, ""},
+		{"quoted fields", "\"A, x\",\"B \"\"y\"\"\",1,2000-01-01,1\n", 1, ""},
+		{"empty", "", 0, ""},
+		{"too many columns at line 2", "A,B,1,2000-01-01,1\nA,B,1,2000-01-01,1,9\n", 1, "line 2: invalid bet: 6 fields"},
+		{"bad date at line 3", "A,B,1,2000-01-01,1\nA,B,1,2000-01-01,1\nA,B,1,2000-13-01,1\n", 2, `line 3: birthdate "2000-13-01"`},
+		{"bare quote", "A,B\"x,1,2000-01-01,1\n", 0, "line 1:"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			r := NewReader(strings.NewReader(tc.in), 7)
+			n := 0
+			var err error
+			for {
+				var b Bet
+				b, err = r.Read()
+				if err != nil {
+					break
+				}
+				if b.Agency != 7 {
+					t.Errorf("bet agency = %d; want 7", b.Agency)
+				}
+				if n == 0 && b.FirstName[0] == 0xEF {
+					t.Errorf("byte-order mark kept in %q", b.FirstName)
+				}
+				n++
+			}
+			if n != tc.want {
+				t.Errorf("read %d bets; want %d", n, tc.want)
+			}
+			if tc.wantErr == "" && err != io.EOF {
+				t.Errorf("Read() = %v; want io.EOF", err)
+			}
+			if tc.wantErr != "" && (err == io.EOF || !strings.Contains(err.Error(), tc.wantErr)) {
+				t.Errorf("Read() = %v; want error containing %q", err, tc.wantErr)
+			}
+		})
+	}
+}
+
+func TestAppendRecordRoundTrip(t *testing.T) {
+	in := Bet{3, "Ana, \"Jr\"", "Núñez\nII", "0001", date("1960-06-30"), 42}
+	r := NewReader(strings.NewReader(string(AppendRecord(nil, in))), 3)
+	got, err := r.Read()
+	if err == nil && got != in {
+		t.Errorf("round trip = %+v; want %+v", got, in)
+	}
+	// A line break inside a name is a control character: the reader refuses it.
+	if err == nil || !strings.Contains(err.Error(), "control character") {
+		t.Errorf("Read() = %v; want a control character error", err)
+	}
+}

@@ -1,0 +1,115 @@
+package bet
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// AppendRecord appends b's five agency fields (first_name, last_name,
+// document, birthdate, number) to dst as one CSV row, written the way
+// Python's csv.writer writes it with QUOTE_MINIMAL: fields holding a comma, a
+// double quote, "\r" or "\n" are quoted with inner quotes doubled, and the
+// row ends in "\r\n".
+func AppendRecord(dst []byte, b Bet) []byte {
+	dst = appendField(dst, b.FirstName)
+	dst = append(dst, ',')
+	dst = appendField(dst, b.LastName)
+	dst = append(dst, ',')
+	dst = appendField(dst, b.Document)
+	dst = append(dst, ',')
+	dst = AppendDate(dst, b.Birthdate)
+	dst = append(dst, ',')
+	dst = strconv.AppendInt(dst, int64(b.Number), 10)
+	return append(dst, '\r', '\n')
+}
+
+// appendStored appends the stored form of b: its agency, then its record.
+func appendStored(dst []byte, b Bet) []byte {
+	dst = strconv.AppendInt(dst, int64(b.Agency), 10)
+	dst = append(dst, ',')
+	return AppendRecord(dst, b)
+}
+
+// AppendDate appends t as YYYY-MM-DD.
+func AppendDate(dst []byte, t time.Time) []byte {
+	y, m, d := t.Date()
+	if y < 0 || y > 9999 {
+		return t.AppendFormat(dst, DateLayout)
+	}
+	return append(dst,
+		byte('0'+y/1000), byte('0'+y/100%10), byte('0'+y/10%10), byte('0'+y%10), '-',
+		byte('0'+int(m)/10), byte('0'+int(m)%10), '-',
+		byte('0'+d/10), byte('0'+d%10))
+}
+
+func appendField(dst []byte, s string) []byte {
+	if !strings.ContainsAny(s, ",\"\r\n") {
+		return append(dst, s...)
+	}
+	dst = append(dst, '"')
+	for i := 0; i < len(s); i++ {
+		if s[i] == '"' {
+			dst = append(dst, '"')
+		}
+		dst = append(dst, s[i])
+	}
+	return append(dst, '"')
+}
+
+// LineError is an error in one line of a CSV input.
+type LineError struct {
+	Line int // 1-based line where the record starts
+	Err  error
+}
+
+func (e *LineError) Error() string { return fmt.Sprintf("line %d: %v", e.Line, e.Err) }
+
+func (e *LineError) Unwrap() error { return e.Err }
+
+// Reader reads bets from CSV rows of first_name, last_name, document,
+// birthdate and number: no header, UTF-8 with an optional byte-order mark,
+// "\r\n" or "\n" line endings, fields possibly quoted. Every row is checked
+// with [Parse]. It streams: memory does not grow with the input.
+type Reader struct {
+	csv    *csv.Reader
+	agency int
+}
+
+var bom = []byte{0xEF, 0xBB, 0xBF}
+
+// NewReader returns a Reader whose bets belong to agency.
+func NewReader(r io.Reader, agency int) *Reader {
+	br := bufio.NewReaderSize(r, 64<<10)
+	if p, err := br.Peek(len(bom)); err == nil && bytes.Equal(p, bom) {
+		br.Discard(len(bom)) //nolint:errcheck // cannot fail after a successful Peek
+	}
+	c := csv.NewReader(br)
+	c.FieldsPerRecord = -1 // counted by Parse, with a clearer message
+	c.ReuseRecord = true
+	return &Reader{csv: c, agency: agency}
+}
+
+// Read returns the next bet, io.EOF after the last one, or a *LineError.
+func (r *Reader) Read() (Bet, error) {
+	rec, err := r.csv.Read()
+	if err != nil {
+		var pe *csv.ParseError
+		if errors.As(err, &pe) {
+			return Bet{}, &LineError{Line: pe.StartLine, Err: pe.Err}
+		}
+		return Bet{}, err
+	}
+	b, err := Parse(r.agency, rec)
+	if err != nil {
+		line, _ := r.csv.FieldPos(0)
+		return Bet{}, &LineError{Line: line, Err: err}
+	}
+	return b, nil
+}
