@@ -4,4 +4,8 @@ go 1.26
 
 require github.com/sirupsen/logrus v1.10.2
 
-require golang.org/x/sys v0.13.0 // indirect
+require (
+	github.com/google/uuid v1.6.0 // indirect
+	github.com/rabbitmq/amqp091-go v1.16.0 // indirect
+	golang.org/x/sys v0.13.0 // indirect
+)

@@ -86,7 +86,7 @@ var bom = []byte{0xEF, 0xBB, 0xBF}
 
 // NewReader returns a Reader whose bets belong to agency.
 func NewReader(r io.Reader, agency int) *Reader {
-	br := bufio.NewReaderSize(r, 64<<10)
+	br := bufio.NewReader(r)
 	if p, err := br.Peek(len(bom)); err == nil && bytes.Equal(p, bom) {
 		br.Discard(len(bom)) //nolint:errcheck // cannot fail after a successful Peek
 	}

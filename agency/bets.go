@@ -1,0 +1,83 @@
+package main
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"iter"
+	"os"
+	"strconv"
+
+	"github.com/loteria-nacional/pipeline/bet"
+)
+
+// checkFile reads the whole file once, validating every row, and returns how
+// many bets it holds and its fingerprint: a hash of the file's bytes and the
+// batch size, so the lottery can tell a restarted agency that sends the same
+// batches from one that sends a different file or batching. It streams.
+func checkFile(path string, agency, batchSize int) (bets int, fingerprint string, err error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return 0, "", fmt.Errorf("read bets: %w", err)
+	}
+	defer f.Close()
+	h := sha256.New()
+	r := bet.NewReader(io.TeeReader(f, h), agency)
+	for {
+		_, err := r.Read()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return 0, "", fmt.Errorf("read bets: file %s: %w", path, err)
+		}
+		bets++
+	}
+	io.Copy(h, f) //nolint:errcheck // the reader stopped at EOF; nothing is left
+	h.Write([]byte("\nbatch=" + strconv.Itoa(batchSize)))
+	return bets, hex.EncodeToString(h.Sum(nil))[:16], nil
+}
+
+// chunk is one batch's body: its bets as CSV rows.
+type chunk struct {
+	body []byte
+	bets int
+}
+
+// batches streams the file's bets as CSV bodies of exactly size bets each
+// (only the last may hold fewer), in order. The body is reused: use it before
+// asking for the next.
+func batches(path string, agency, size int) iter.Seq2[chunk, error] {
+	return func(yield func(chunk, error) bool) {
+		f, err := os.Open(path)
+		if err != nil {
+			yield(chunk{}, fmt.Errorf("read bets: %w", err))
+			return
+		}
+		defer f.Close()
+		r := bet.NewReader(f, agency)
+		var body []byte
+		n := 0
+		for {
+			b, err := r.Read()
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				yield(chunk{}, fmt.Errorf("read bets: file %s: %w", path, err))
+				return
+			}
+			body = bet.AppendRecord(body, b)
+			if n++; n == size {
+				if !yield(chunk{body, n}, nil) {
+					return
+				}
+				body, n = body[:0], 0
+			}
+		}
+		if n > 0 {
+			yield(chunk{body, n}, nil)
+		}
+	}
+}

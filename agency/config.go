@@ -1,0 +1,60 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/loteria-nacional/pipeline/broker"
+	"github.com/loteria-nacional/pipeline/envconf"
+)
+
+var settings = []envconf.Setting{
+	{Name: "AMQP_URL", Default: "amqp://guest:guest@localhost:5672/", Help: "broker URL; a vhost in its path is used"},
+	{Name: "LOG_LEVEL", Default: "info", Help: "debug, info, warn or error"},
+	{Name: "CLI_ID", Default: "", Help: "this agency's number, 1…N (required)"},
+	{Name: "CLI_DATA_FILE", Default: ".data/agency-{CLI_ID}.csv", Help: "the agency's CSV of bets"},
+	{Name: "CLI_BATCH_MAXAMOUNT", Default: "200", Help: "bets per batch (the course's batch.maxAmount)"},
+	{Name: "CLI_CONFIRM_WINDOW", Default: "64", Help: "batches published and not yet confirmed at once"},
+	{Name: "CLI_WINNERS_TIMEOUT_SECONDS", Default: "0", Help: "give up waiting for the winners after this long; 0 waits until stopped"},
+	{Name: "TOPOLOGY_MODE", Default: "declare", Help: "declare the topology, or verify it passively (definitions.json owns it)"},
+}
+
+type config struct {
+	broker         broker.Config
+	logLevel       string
+	id             int
+	dataFile       string
+	batchSize      int
+	window         int
+	winnersTimeout time.Duration
+	topology       broker.Mode
+}
+
+func loadConfig(args []string, getenv func(string) string, stdout io.Writer) (config, error) {
+	v, err := envconf.Load("agency", settings, args, getenv, stdout)
+	if err != nil {
+		return config{}, err
+	}
+	if v.String("CLI_ID") == "" {
+		return config{}, fmt.Errorf("setting CLI_ID is required: the agency's number, 1…N")
+	}
+	c := config{
+		logLevel:       v.String("LOG_LEVEL"),
+		id:             v.Int("CLI_ID", 1),
+		dataFile:       v.String("CLI_DATA_FILE"),
+		batchSize:      v.Int("CLI_BATCH_MAXAMOUNT", 1),
+		window:         v.Int("CLI_CONFIRM_WINDOW", 1),
+		winnersTimeout: time.Duration(v.Int("CLI_WINNERS_TIMEOUT_SECONDS", 0)) * time.Second,
+	}
+	c.broker = broker.Config{URL: v.String("AMQP_URL"), Name: fmt.Sprintf("agency-%d", c.id)}
+	if c.dataFile == settings[3].Default {
+		c.dataFile = fmt.Sprintf(".data/agency-%d.csv", c.id)
+	}
+	mode, err := broker.ParseMode(v.String("TOPOLOGY_MODE"))
+	c.topology = mode
+	if err == nil {
+		err = v.Err()
+	}
+	return c, err
+}

@@ -1,0 +1,91 @@
+package broker
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/url"
+	"time"
+
+	amqp "github.com/rabbitmq/amqp091-go"
+	"github.com/sirupsen/logrus"
+
+	"github.com/loteria-nacional/pipeline/logfmt"
+)
+
+// Config says how to reach the broker.
+type Config struct {
+	URL  string // amqp://user:pass@host:port/vhost
+	Name string // connection name shown in the management UI
+
+	// DialAttempts bounds how many times Dial tries before giving up while
+	// the broker does not answer yet; 0 means 30.
+	DialAttempts int
+	// MaxBackoff caps the wait between attempts; 0 means 5s.
+	MaxBackoff time.Duration
+}
+
+// Redact returns rawURL with any password masked, for logs.
+func Redact(rawURL string) string {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return "(unparsable URL)"
+	}
+	return u.Redacted()
+}
+
+// Dial connects to the broker, retrying with a growing, capped backoff while
+// it does not answer; each failed attempt is logged as in_progress. It gives
+// up after cfg.DialAttempts attempts or when ctx ends.
+func Dial(ctx context.Context, cfg Config, log logrus.FieldLogger) (*amqp.Connection, error) {
+	attempts := cfg.DialAttempts
+	if attempts <= 0 {
+		attempts = 30
+	}
+	maxWait := cfg.MaxBackoff
+	if maxWait <= 0 {
+		maxWait = 5 * time.Second
+	}
+	props := amqp.NewConnectionProperties()
+	props.SetClientConnectionName(cfg.Name)
+	acfg := amqp.Config{
+		Properties: props,
+		Heartbeat:  10 * time.Second,
+		Locale:     "en_US",
+		Dial: func(network, addr string) (net.Conn, error) {
+			d := net.Dialer{Timeout: 10 * time.Second}
+			conn, err := d.DialContext(ctx, network, addr)
+			if err != nil {
+				return nil, err
+			}
+			// The handshake must finish in time; amqp091 clears the deadline after it.
+			return conn, conn.SetDeadline(time.Now().Add(30 * time.Second))
+		},
+	}
+	wait := 250 * time.Millisecond
+	for attempt := 1; ; attempt++ {
+		conn, err := amqp.DialConfig(cfg.URL, acfg)
+		if err == nil {
+			log.WithField("url", Redact(cfg.URL)).Info("conexion_broker")
+			return conn, nil
+		}
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		if attempt >= attempts {
+			return nil, fmt.Errorf("connect to %s: gave up after %d attempts: %w", Redact(cfg.URL), attempt, err)
+		}
+		log.WithFields(logrus.Fields{
+			logfmt.ResultKey: logfmt.InProgress,
+			"url":            Redact(cfg.URL),
+			"intento":        attempt,
+			"error":          err,
+		}).Info("conexion_broker")
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, maxWait)
+	}
+}

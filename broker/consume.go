@@ -1,0 +1,56 @@
+package broker
+
+import (
+	"fmt"
+
+	"github.com/google/uuid"
+	amqp "github.com/rabbitmq/amqp091-go"
+)
+
+// Consumer receives a queue's messages on its own channel with manual acks
+// and a per-consumer prefetch.
+//
+// To stop: call Cancel, keep reading Deliveries (finishing and acking what
+// arrived) until it is closed, then Close. Deliveries left unacked return to
+// the queue when the channel closes.
+type Consumer struct {
+	ch         *amqp.Channel
+	tag        string
+	deliveries <-chan amqp.Delivery
+}
+
+// Consume starts consuming queue with at most prefetch unacked deliveries.
+func Consume(conn *amqp.Connection, queue string, prefetch int) (*Consumer, error) {
+	ch, err := conn.Channel()
+	if err != nil {
+		return nil, fmt.Errorf("open consumer channel for %q: %w", queue, err)
+	}
+	// global=false: the limit is per consumer on both classic and quorum queues.
+	if err := ch.Qos(prefetch, 0, false); err != nil {
+		ch.Close()
+		return nil, fmt.Errorf("set prefetch on %q: %w", queue, err)
+	}
+	tag := queue + "." + uuid.NewString()
+	d, err := ch.Consume(queue, tag, false, false, false, false, nil)
+	if err != nil {
+		ch.Close()
+		return nil, fmt.Errorf("consume %q: %w", queue, err)
+	}
+	return &Consumer{ch: ch, tag: tag, deliveries: d}, nil
+}
+
+// Deliveries is closed after Cancel once the last delivery has been read, or
+// when the channel or connection closes.
+func (c *Consumer) Deliveries() <-chan amqp.Delivery { return c.deliveries }
+
+// Cancel asks the broker to stop deliveries and waits for its answer, so that
+// no delivery in flight is dropped in the client.
+func (c *Consumer) Cancel() error {
+	if err := c.ch.Cancel(c.tag, false); err != nil {
+		return fmt.Errorf("cancel consumer %s: %w", c.tag, err)
+	}
+	return nil
+}
+
+// Close closes the consumer's channel; unacked deliveries return to the queue.
+func (c *Consumer) Close() error { return c.ch.Close() }

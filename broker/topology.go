@@ -1,0 +1,161 @@
+package broker
+
+import (
+	"fmt"
+	"strconv"
+
+	amqp "github.com/rabbitmq/amqp091-go"
+)
+
+// Exchange, queue and routing-key names. broker/doc.go explains each.
+const (
+	BetsExchange     = "bets"
+	RequestsExchange = "requests"
+	WinnersExchange  = "winners"
+	DeadExchange     = "dead-letter"
+	UnroutedExchange = "unrouted"
+
+	BetsQueue     = "lottery.bets"
+	RequestsQueue = "lottery.requests"
+	DeadQueue     = "dead-letter"
+	UnroutedQueue = "unrouted"
+
+	BatchKey    = "batch"
+	FinishedKey = "finished"
+	WinnersKey  = "winners"
+)
+
+// ReplyQueue is the durable queue where agency id receives its winners; it
+// is also the routing key that binds it to the winners exchange.
+func ReplyQueue(agency int) string { return "agency." + strconv.Itoa(agency) + ".winners" }
+
+// Exchange is an exchange the programs use. All are durable.
+type Exchange struct {
+	Name string
+	Kind string
+	Args amqp.Table
+}
+
+// Queue is a queue the programs use. All are durable.
+type Queue struct {
+	Name string
+	Args amqp.Table
+}
+
+// Binding routes messages from an exchange to a queue.
+type Binding struct {
+	Exchange string
+	Queue    string
+	Key      string
+}
+
+// Topology is every exchange, queue and binding of a deployment: the one
+// place in code that defines them (definitions.json is the other, and a test
+// proves the two agree).
+type Topology struct {
+	Exchanges []Exchange
+	Queues    []Queue
+	Bindings  []Binding
+}
+
+// Mode says whether programs declare the topology or only verify it.
+type Mode string
+
+const (
+	// Declare creates whatever is missing, idempotently: for a bare broker,
+	// the demo and the tests.
+	Declare Mode = "declare"
+	// Verify only checks, passively, that exchanges and queues exist: for a
+	// deployment whose definitions.json owns the topology and whose users may
+	// not declare.
+	Verify Mode = "verify"
+)
+
+// ParseMode parses a topology mode setting.
+func ParseMode(s string) (Mode, error) {
+	switch m := Mode(s); m {
+	case Declare, Verify:
+		return m, nil
+	}
+	return "", fmt.Errorf("topology mode %q: want %q or %q", s, Declare, Verify)
+}
+
+func classic() amqp.Table { return amqp.Table{"x-queue-type": "classic"} }
+
+func routed() amqp.Table { return amqp.Table{"alternate-exchange": UnroutedExchange} }
+
+// ForAgencies is the topology with the reply queues of the given agencies.
+// The lottery uses it with every agency that takes part; an agency with its
+// own number only.
+func ForAgencies(agencies ...int) Topology {
+	t := Topology{
+		Exchanges: []Exchange{
+			{BetsExchange, amqp.ExchangeDirect, routed()},
+			{RequestsExchange, amqp.ExchangeDirect, routed()},
+			{WinnersExchange, amqp.ExchangeDirect, routed()},
+			{DeadExchange, amqp.ExchangeFanout, nil},
+			{UnroutedExchange, amqp.ExchangeFanout, nil},
+		},
+		Queues: []Queue{
+			{BetsQueue, classic()},
+			{RequestsQueue, classic()},
+			{DeadQueue, classic()},
+			{UnroutedQueue, classic()},
+		},
+		Bindings: []Binding{
+			{BetsExchange, BetsQueue, BatchKey},
+			{BetsExchange, BetsQueue, FinishedKey},
+			{RequestsExchange, RequestsQueue, WinnersKey},
+			{DeadExchange, DeadQueue, ""},
+			{UnroutedExchange, UnroutedQueue, ""},
+		},
+	}
+	for _, id := range agencies {
+		q := ReplyQueue(id)
+		args := classic()
+		args["x-single-active-consumer"] = true
+		t.Queues = append(t.Queues, Queue{q, args})
+		t.Bindings = append(t.Bindings, Binding{WinnersExchange, q, q})
+	}
+	return t
+}
+
+// Apply declares or verifies t on a channel of conn. In Verify mode a missing
+// exchange or queue is an error that names it; bindings cannot be checked
+// passively in AMQP 0-9-1 and are left to definitions.json.
+func (t Topology) Apply(conn *amqp.Connection, mode Mode) error {
+	ch, err := conn.Channel()
+	if err != nil {
+		return fmt.Errorf("open channel for topology: %w", err)
+	}
+	defer ch.Close()
+	for _, e := range t.Exchanges {
+		if mode == Verify {
+			err = ch.ExchangeDeclarePassive(e.Name, e.Kind, true, false, false, false, nil)
+		} else {
+			err = ch.ExchangeDeclare(e.Name, e.Kind, true, false, false, false, e.Args)
+		}
+		if err != nil {
+			return fmt.Errorf("%s exchange %q: %w", mode, e.Name, err)
+		}
+	}
+	for _, q := range t.Queues {
+		if mode == Verify {
+			_, err = ch.QueueDeclarePassive(q.Name, true, false, false, false, nil)
+		} else {
+			_, err = ch.QueueDeclare(q.Name, true, false, false, false, q.Args)
+		}
+		if err != nil {
+			return fmt.Errorf("%s queue %q: %w", mode, q.Name, err)
+		}
+	}
+	if mode == Verify {
+		return nil
+	}
+	for _, b := range t.Bindings {
+		if err := ch.QueueBind(b.Queue, b.Key, b.Exchange, false, nil); err != nil {
+			return fmt.Errorf("bind queue %q to exchange %q with key %q: %w", b.Queue, b.Exchange, b.Key, err)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,107 @@
+// Command gendata writes deterministic sample bets for the agencies:
+// one CSV file per agency (agency-1.csv …) with a known number of winning
+// bets (number 7574) each. The same flags always write the same bytes.
+//
+//	gendata -agencies 5 -bets 20000 -winners 1,2,3,4,5 -out .data
+package main
+
+import (
+	"bufio"
+	"flag"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/loteria-nacional/pipeline/bet"
+)
+
+var (
+	firstNames = []string{"Santiago", "Valentina", "José María", "Lucía", "Martín", "Sofía", "Ñandú", "Mateo",
+		"Camila", "Agustín", "Florencia", "Joaquín", "Ana, Jr.", "Renée", "Tomás", "Julián"}
+	lastNames = []string{"González", "Rodríguez", "Gómez", "Fernández", "López", "Díaz", "Martínez", "Pérez",
+		"O'Brien", "García", "Sánchez", "Romero", "Núñez", `Benítez "el Tano"`, "Álvarez", "Peña"}
+)
+
+func main() {
+	agencies := flag.Int("agencies", 5, "number of agencies")
+	bets := flag.Int("bets", 20000, "bets per agency")
+	winners := flag.String("winners", "1,2,3,4,5", "winning bets per agency, comma-separated (repeats its last value)")
+	seed := flag.Uint64("seed", 1, "random seed")
+	out := flag.String("out", ".data", "output directory")
+	flag.Parse()
+	if err := run(*agencies, *bets, *winners, *seed, *out); err != nil {
+		fmt.Fprintln(os.Stderr, "action: gendata | result: fail | error:", err)
+		os.Exit(1)
+	}
+}
+
+func run(agencies, bets int, winnersFlag string, seed uint64, out string) error {
+	var wins []int
+	for _, s := range strings.Split(winnersFlag, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(s))
+		if err != nil || n < 0 {
+			return fmt.Errorf("-winners %q: want non-negative integers", winnersFlag)
+		}
+		wins = append(wins, n)
+	}
+	if err := os.MkdirAll(out, 0o755); err != nil {
+		return err
+	}
+	for id := 1; id <= agencies; id++ {
+		w := wins[min(id, len(wins))-1]
+		if w > bets {
+			return fmt.Errorf("agency %d: %d winners but only %d bets", id, w, bets)
+		}
+		path := filepath.Join(out, fmt.Sprintf("agency-%d.csv", id))
+		if err := writeAgency(path, id, bets, w, seed); err != nil {
+			return err
+		}
+		fmt.Printf("action: gendata | result: success | archivo: %s | apuestas: %d | ganadores: %d\n", path, bets, w)
+	}
+	return nil
+}
+
+func writeAgency(path string, id, bets, winners int, seed uint64) error {
+	rng := rand.New(rand.NewPCG(seed, uint64(id)))
+	// The winning bets sit at winners distinct positions chosen by the seed.
+	winAt := map[int]bool{}
+	for len(winAt) < winners {
+		winAt[rng.IntN(bets)] = true
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	w := bufio.NewWriter(f)
+	base := time.Date(1940, 1, 1, 0, 0, 0, 0, time.UTC)
+	var row []byte
+	for i := range bets {
+		number := rng.IntN(bet.MaxNumber + 1)
+		if winAt[i] {
+			number = bet.WinningNumber
+		} else if number == bet.WinningNumber {
+			number++
+		}
+		b := bet.Bet{
+			FirstName: firstNames[rng.IntN(len(firstNames))],
+			LastName:  lastNames[rng.IntN(len(lastNames))],
+			Document:  fmt.Sprintf("%08d", rng.IntN(100_000_000)),
+			Birthdate: base.AddDate(0, 0, rng.IntN(65*365)),
+			Number:    number,
+		}
+		row = bet.AppendRecord(row[:0], b)
+		if _, err := w.Write(row); err != nil {
+			f.Close()
+			return err
+		}
+	}
+	if err := w.Flush(); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}

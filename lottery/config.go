@@ -1,0 +1,60 @@
+package main
+
+import (
+	"io"
+	"path/filepath"
+	"time"
+
+	"github.com/loteria-nacional/pipeline/broker"
+	"github.com/loteria-nacional/pipeline/envconf"
+)
+
+var settings = []envconf.Setting{
+	{Name: "AMQP_URL", Default: "amqp://guest:guest@localhost:5672/", Help: "broker URL; a vhost in its path is used"},
+	{Name: "LOG_LEVEL", Default: "info", Help: "debug, info, warn or error"},
+	{Name: "LOTTERY_AGENCIES", Default: "5", Help: "agencies 1…N take part in the draw"},
+	{Name: "LOTTERY_DATA_DIR", Default: "data", Help: "where bets.csv and the journal live"},
+	{Name: "LOTTERY_PREFETCH", Default: "256", Help: "unacked bet batches the broker may hand the lottery at once"},
+	{Name: "LOTTERY_GROUP", Default: "64", Help: "batches stored and made durable together (group commit)"},
+	{Name: "LOTTERY_STATUS_SECONDS", Default: "5", Help: "how often to log what the draw still waits for"},
+	{Name: "LOTTERY_DRAIN_SECONDS", Default: "10", Help: "how long in-flight work may take after SIGTERM"},
+	{Name: "TOPOLOGY_MODE", Default: "declare", Help: "declare the topology, or verify it passively (definitions.json owns it)"},
+}
+
+type config struct {
+	broker      broker.Config
+	logLevel    string
+	agencies    int
+	dataDir     string
+	prefetch    int
+	group       int
+	statusEvery time.Duration
+	drain       time.Duration
+	topology    broker.Mode
+}
+
+func (c config) betsPath() string    { return filepath.Join(c.dataDir, "bets.csv") }
+func (c config) journalPath() string { return filepath.Join(c.dataDir, "journal.jsonl") }
+
+func loadConfig(args []string, getenv func(string) string, stdout io.Writer) (config, error) {
+	v, err := envconf.Load("lottery", settings, args, getenv, stdout)
+	if err != nil {
+		return config{}, err
+	}
+	c := config{
+		broker:      broker.Config{URL: v.String("AMQP_URL"), Name: "lottery"},
+		logLevel:    v.String("LOG_LEVEL"),
+		agencies:    v.Int("LOTTERY_AGENCIES", 1),
+		dataDir:     v.String("LOTTERY_DATA_DIR"),
+		prefetch:    v.Int("LOTTERY_PREFETCH", 1),
+		group:       v.Int("LOTTERY_GROUP", 1),
+		statusEvery: time.Duration(v.Int("LOTTERY_STATUS_SECONDS", 1)) * time.Second,
+		drain:       time.Duration(v.Int("LOTTERY_DRAIN_SECONDS", 1)) * time.Second,
+	}
+	mode, err := broker.ParseMode(v.String("TOPOLOGY_MODE"))
+	c.topology = mode
+	if err == nil {
+		err = v.Err()
+	}
+	return c, err
+}

@@ -1,0 +1,157 @@
+// Command lottery is the national lottery's central service. It consumes
+// every agency's bet batches from RabbitMQ and stores them with the course's
+// StoreBets, makes the draw once every agency has finished and all their
+// bets are settled, and answers each agency's winners request over RPC.
+//
+// It is configured by environment; run it with -h for the settings.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"slices"
+	"syscall"
+
+	"github.com/sirupsen/logrus"
+
+	"github.com/loteria-nacional/pipeline/bet"
+	"github.com/loteria-nacional/pipeline/broker"
+	"github.com/loteria-nacional/pipeline/envconf"
+	"github.com/loteria-nacional/pipeline/logfmt"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	log, _ := logfmt.New(os.Stdout, "info")
+	err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, log)
+	if errors.Is(err, envconf.ErrHelp) {
+		return
+	}
+	if err != nil {
+		log.WithError(err).Error("lottery")
+		os.Exit(1)
+	}
+	log.Info("lottery_finalizado")
+}
+
+// run wires the service in dependency order: data directory, journal
+// recovery, connection, topology, publisher, consumers. Each is closed on the
+// way out, and each close is logged.
+func run(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer, log *logrus.Logger) (err error) {
+	cfg, err := loadConfig(args, getenv, stdout)
+	if err != nil {
+		return err
+	}
+	lvl, err := logrus.ParseLevel(cfg.logLevel)
+	if err != nil {
+		return fmt.Errorf("setting LOG_LEVEL: %w", err)
+	}
+	log.SetLevel(lvl)
+	closing := func(name string, close func() error) {
+		cerr := close()
+		if cerr != nil {
+			err = errors.Join(err, fmt.Errorf("close %s: %w", name, cerr))
+			return
+		}
+		log.WithField("recurso", name).Info("cierre")
+	}
+
+	if err := os.MkdirAll(cfg.dataDir, 0o755); err != nil {
+		return fmt.Errorf("create data directory: %w", err)
+	}
+	st, store, jour, err := recoverState(cfg, log)
+	if err != nil {
+		return err
+	}
+	defer closing("bets.csv", store.Close)
+	defer closing("journal", jour.Close)
+
+	conn, err := broker.Dial(ctx, cfg.broker, log)
+	if err != nil {
+		return err
+	}
+	defer closing("connection", conn.Close)
+	ids := make([]int, cfg.agencies)
+	for i := range ids {
+		ids[i] = i + 1
+	}
+	if err := broker.ForAgencies(ids...).Apply(conn, cfg.topology); err != nil {
+		return err
+	}
+	pub, err := broker.NewPublisher(conn, 1)
+	if err != nil {
+		return err
+	}
+	defer closing("publisher channel", pub.Close)
+	bets, err := broker.Consume(conn, broker.BetsQueue, cfg.prefetch)
+	if err != nil {
+		return err
+	}
+	defer closing("bets consumer channel", bets.Close)
+	requests, err := broker.Consume(conn, broker.RequestsQueue, 16)
+	if err != nil {
+		return err
+	}
+	defer closing("requests consumer channel", requests.Close)
+
+	log.WithFields(logrus.Fields{"agencias": cfg.agencies, "datos": cfg.dataDir}).Info("lottery_iniciado")
+	l := &lottery{cfg: cfg, log: log, store: store, journal: jour, state: st, pub: pub}
+	return l.Run(ctx, bets, requests)
+}
+
+// recoverState opens the store and the journal, rebuilds the state from the
+// journal, and cuts bets.csv back to the last committed offset: rows written
+// after it belong to batches that were never acked and will come again.
+func recoverState(cfg config, log logrus.FieldLogger) (*state, *bet.Store, *journal, error) {
+	jour, recs, err := openJournal(cfg.journalPath())
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	st := newState(cfg.agencies)
+	for _, r := range recs {
+		st.apply(r)
+	}
+	store, err := bet.OpenStore(cfg.betsPath())
+	if err != nil {
+		jour.Close()
+		return nil, nil, nil, err
+	}
+	if store.Size() < st.end {
+		store.Close()
+		jour.Close()
+		return nil, nil, nil, fmt.Errorf("recover: %s holds %d bytes but the journal committed %d: the data directory is damaged", cfg.betsPath(), store.Size(), st.end)
+	}
+	if dropped := store.Size() - st.end; dropped > 0 {
+		if err := store.Truncate(st.end); err != nil {
+			store.Close()
+			jour.Close()
+			return nil, nil, nil, err
+		}
+		log.WithField("bytes_descartados", dropped).Info("recuperacion")
+	}
+	if len(recs) > 0 {
+		log.WithFields(logrus.Fields{
+			"lotes":     len(st.batches),
+			"sorteo":    st.drawn,
+			"agencias":  joinInts(finishedAgencies(st)),
+			"pendiente": len(st.pending),
+		}).Info("estado_recuperado")
+	}
+	return st, store, jour, nil
+}
+
+func finishedAgencies(st *state) []int {
+	var ids []int
+	for id, a := range st.agency {
+		if a.finished {
+			ids = append(ids, id)
+		}
+	}
+	slices.Sort(ids)
+	return ids
+}

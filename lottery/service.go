@@ -1,0 +1,436 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	amqp "github.com/rabbitmq/amqp091-go"
+	"github.com/sirupsen/logrus"
+
+	"github.com/loteria-nacional/pipeline/bet"
+	"github.com/loteria-nacional/pipeline/broker"
+	"github.com/loteria-nacional/pipeline/logfmt"
+)
+
+// publisher is what the lottery needs to send replies and dead letters.
+type publisher interface {
+	PublishConfirmed(ctx context.Context, exchange, key string, msg amqp.Publishing) error
+}
+
+// consumer is a queue the lottery reads.
+type consumer interface {
+	Deliveries() <-chan amqp.Delivery
+	Cancel() error
+}
+
+// lottery is the service: it stores bets, makes the draw and answers winners
+// requests. All its work happens on one goroutine (Run), so its state needs
+// no locks.
+type lottery struct {
+	cfg     config
+	log     logrus.FieldLogger
+	store   *bet.Store
+	journal *journal
+	state   *state
+	pub     publisher
+	winners map[int][]string // after the draw: each agency's winning documents
+
+	bets []bet.Bet // reused for each batch
+}
+
+// Run consumes bets and requests until ctx ends, then stops consuming,
+// finishes the deliveries that already arrived, and returns nil. It returns
+// an error when a consumer stops by itself or storage fails.
+func (l *lottery) Run(ctx context.Context, bets, requests consumer) error {
+	if l.state.drawn {
+		if err := l.computeWinners(); err != nil {
+			return err
+		}
+		l.log.WithField("ganadores", l.totalWinners()).Info("sorteo_recuperado")
+	}
+	work := context.WithoutCancel(ctx) // in-flight work finishes after SIGTERM
+	if err := l.answerPending(work); err != nil {
+		return err
+	}
+	if err := l.maybeDraw(work); err != nil {
+		return err
+	}
+
+	betsCh, reqCh := bets.Deliveries(), requests.Deliveries()
+	done := ctx.Done()
+	tick := time.NewTicker(l.cfg.statusEvery)
+	defer tick.Stop()
+	for betsCh != nil || reqCh != nil {
+		select {
+		case <-done:
+			done = nil
+			l.log.Info("apagado_iniciado")
+			var drainCancel context.CancelFunc
+			work, drainCancel = context.WithTimeout(work, l.cfg.drain)
+			defer drainCancel()
+			if err := errors.Join(bets.Cancel(), requests.Cancel()); err != nil {
+				return err
+			}
+		case d, ok := <-betsCh:
+			if !ok {
+				betsCh = nil
+				continue
+			}
+			if err := l.handleBets(work, l.gather(d, betsCh)); err != nil {
+				return err
+			}
+		case d, ok := <-reqCh:
+			if !ok {
+				reqCh = nil
+				continue
+			}
+			if err := l.handleRequest(work, d); err != nil {
+				return err
+			}
+		case <-tick.C:
+			l.logWaiting()
+		}
+		if done != nil && (betsCh == nil || reqCh == nil) {
+			return errors.New("consume: delivery channel closed: connection to the broker lost")
+		}
+	}
+	return nil
+}
+
+// gather takes first and whatever else has already arrived, up to the group
+// size, so that one fsync commits several batches.
+func (l *lottery) gather(first amqp.Delivery, ch <-chan amqp.Delivery) []amqp.Delivery {
+	group := []amqp.Delivery{first}
+	for len(group) < l.cfg.group {
+		select {
+		case d, ok := <-ch:
+			if !ok {
+				return group
+			}
+			group = append(group, d)
+		default:
+			return group
+		}
+	}
+	return group
+}
+
+// handleBets stores, records and acks a group of deliveries from the bets
+// queue: bets.csv is appended and synced, then the journal, then the acks.
+func (l *lottery) handleBets(ctx context.Context, group []amqp.Delivery) error {
+	var received []logrus.Fields
+	for _, d := range group {
+		var fields logrus.Fields
+		var err error
+		switch d.Type {
+		case broker.TypeBatch:
+			fields, err = l.takeBatch(d)
+		case broker.TypeFinished:
+			err = l.takeFinished(d)
+		default:
+			err = rejectf(0, 0, "unknown message type %q", d.Type)
+		}
+		var rej *rejection
+		if errors.As(err, &rej) {
+			err = l.reject(ctx, d, rej)
+		}
+		if err != nil {
+			return err
+		}
+		if fields != nil {
+			received = append(received, fields)
+		}
+	}
+	if err := l.store.Sync(); err != nil {
+		return err
+	}
+	if err := l.journal.commit(); err != nil {
+		return err
+	}
+	if err := group[len(group)-1].Ack(true); err != nil {
+		return fmt.Errorf("ack bets: %w", err)
+	}
+	for _, f := range received {
+		l.log.WithFields(f).Info("apuesta_recibida")
+	}
+	return l.maybeDraw(ctx)
+}
+
+// rejection is a message the lottery refuses: it is dead-lettered with the
+// reason and, when it names a batch of an agency that takes part, settles
+// that batch as rejected.
+type rejection struct {
+	agency, seq, bets int
+	reason            string
+}
+
+func (r *rejection) Error() string { return r.reason }
+
+func rejectf(agency, seq int, format string, args ...any) error {
+	return &rejection{agency: agency, seq: seq, reason: fmt.Sprintf(format, args...)}
+}
+
+// takeBatch validates and stores one batch, queueing its journal record.
+func (l *lottery) takeBatch(d amqp.Delivery) (logrus.Fields, error) {
+	if len(d.Body) > broker.MaxMessageBytes {
+		return nil, rejectf(0, 0, "batch of %d bytes: over the %d-byte limit", len(d.Body), broker.MaxMessageBytes)
+	}
+	b, err := broker.DecodeBatch(d)
+	if err != nil {
+		return nil, rejectf(0, 0, "batch %q: %v", d.MessageId, err)
+	}
+	if !l.state.takesPart(b.Agency) {
+		return nil, rejectf(0, 0, "batch %q: agency %d does not take part (agencies 1-%d)", d.MessageId, b.Agency, l.cfg.agencies)
+	}
+	a := l.state.agency[b.Agency]
+	if a.fingerprint != "" && b.Fingerprint != a.fingerprint {
+		return nil, rejectf(0, 0, "batch %q: file fingerprint %q differs from the %q this agency sent before: a different file or batch size", d.MessageId, b.Fingerprint, a.fingerprint)
+	}
+	key := batchKey{b.Agency, b.Seq}
+	if st, ok := l.state.batches[key]; ok {
+		l.log.WithFields(logrus.Fields{"agencia": b.Agency, "lote": b.Seq, "rechazado": st.reason != ""}).Info("lote_duplicado")
+		return nil, nil
+	}
+	if l.state.drawn {
+		return nil, rejectf(b.Agency, b.Seq, "batch %q: the draw is already made", d.MessageId)
+	}
+	if a.finished && b.Seq > a.batches {
+		return nil, rejectf(b.Agency, b.Seq, "batch %q: agency %d announced only %d batches", d.MessageId, b.Agency, a.batches)
+	}
+	l.bets = l.bets[:0]
+	r := bet.NewReader(bytes.NewReader(b.Body), b.Agency)
+	for {
+		x, err := r.Read()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, &rejection{b.Agency, b.Seq, b.Bets, fmt.Sprintf("batch %q: %v", d.MessageId, err)}
+		}
+		l.bets = append(l.bets, x)
+	}
+	if len(l.bets) != b.Bets {
+		return nil, &rejection{b.Agency, b.Seq, b.Bets, fmt.Sprintf("batch %q holds %d bets; its header says %d", d.MessageId, len(l.bets), b.Bets)}
+	}
+	if err := l.store.StoreBets(l.bets); err != nil {
+		return nil, err
+	}
+	rec := record{Op: opStored, Agency: b.Agency, Seq: b.Seq, Bets: b.Bets, End: l.store.Size(), Fingerprint: b.Fingerprint}
+	l.journal.add(rec)
+	l.state.apply(rec)
+	return logrus.Fields{"cantidad": b.Bets, "agencia": b.Agency, "lote": b.Seq}, nil
+}
+
+// takeFinished records an agency's finished event; a repeat counts once.
+func (l *lottery) takeFinished(d amqp.Delivery) error {
+	agency, err := broker.HeaderInt(d.Headers, broker.HeaderAgency)
+	if err != nil {
+		return rejectf(0, 0, "finished event %q: %v", d.MessageId, err)
+	}
+	var f broker.Finished
+	if err := broker.DecodeJSON(d, &f); err != nil {
+		return rejectf(0, 0, "%v", err)
+	}
+	switch {
+	case !l.state.takesPart(agency):
+		return rejectf(0, 0, "finished event from agency %d, which does not take part (agencies 1-%d)", agency, l.cfg.agencies)
+	case f.Agency != agency:
+		return rejectf(0, 0, "finished event says agency %d; its header says %d", f.Agency, agency)
+	case f.Batches < 0 || f.Bets < f.Batches:
+		return rejectf(0, 0, "finished event of agency %d announces %d batches and %d bets", agency, f.Batches, f.Bets)
+	}
+	a := l.state.agency[agency]
+	if a.fingerprint != "" && f.Fingerprint != a.fingerprint {
+		return rejectf(0, 0, "finished event of agency %d: file fingerprint %q differs from the %q it sent before: a different file or batch size", agency, f.Fingerprint, a.fingerprint)
+	}
+	if a.finished {
+		if a.batches != f.Batches || a.bets != f.Bets {
+			return rejectf(0, 0, "finished event of agency %d announces %d batches and %d bets; it announced %d and %d before", agency, f.Batches, f.Bets, a.batches, a.bets)
+		}
+		l.log.WithField("agencia", agency).Info("fin_duplicado")
+		return nil
+	}
+	rec := record{Op: opFinished, Agency: agency, Batches: f.Batches, Bets: f.Bets, Fingerprint: f.Fingerprint}
+	l.journal.add(rec)
+	l.state.apply(rec)
+	l.log.WithFields(logrus.Fields{"agencia": agency, "lotes": f.Batches, "apuestas": f.Bets}).Info("agencia_finalizada")
+	return nil
+}
+
+// reject dead-letters d with the reason, logs it, and records the batch it
+// names as rejected. The caller acks d after the journal commit.
+func (l *lottery) reject(ctx context.Context, d amqp.Delivery, r *rejection) error {
+	headers := amqp.Table{}
+	for k, v := range d.Headers {
+		headers[k] = v
+	}
+	headers[broker.HeaderReason] = r.reason
+	headers[broker.HeaderRejectedBy] = "lottery"
+	headers["x-original-exchange"] = d.Exchange
+	headers["x-original-routing-key"] = d.RoutingKey
+	err := l.pub.PublishConfirmed(ctx, broker.DeadExchange, "", amqp.Publishing{
+		Headers: headers, ContentType: d.ContentType, Type: d.Type, MessageId: d.MessageId,
+		CorrelationId: d.CorrelationId, ReplyTo: d.ReplyTo, UserId: "", Body: d.Body,
+	})
+	if err != nil {
+		return fmt.Errorf("dead-letter %q: %w", d.MessageId, err)
+	}
+	action := "mensaje_rechazado"
+	if d.Type == broker.TypeBatch {
+		action = "apuesta_recibida"
+	}
+	l.log.WithFields(logrus.Fields{"cantidad": r.bets, "mensaje": d.MessageId, "error": r.reason}).Error(action)
+	if r.agency != 0 {
+		rec := record{Op: opRejected, Agency: r.agency, Seq: r.seq, Bets: r.bets, Reason: r.reason}
+		l.journal.add(rec)
+		l.state.apply(rec)
+	}
+	return nil
+}
+
+// handleRequest answers a winners request at once after the draw, or
+// records it durably to answer right after the draw; either way it acks it.
+func (l *lottery) handleRequest(ctx context.Context, d amqp.Delivery) error {
+	if d.Type != broker.TypeWinnersRequest {
+		if err := l.reject(ctx, d, &rejection{reason: fmt.Sprintf("unknown message type %q on the requests queue", d.Type)}); err != nil {
+			return err
+		}
+		return ack(d)
+	}
+	agency, err := broker.HeaderInt(d.Headers, broker.HeaderAgency)
+	if err != nil {
+		if err := l.reject(ctx, d, &rejection{reason: fmt.Sprintf("winners request %q: %v", d.MessageId, err)}); err != nil {
+			return err
+		}
+		return ack(d)
+	}
+	req := record{Op: opRequest, Agency: agency, ReplyTo: broker.ReplyQueue(agency), Correlation: d.CorrelationId}
+	switch {
+	case !l.state.takesPart(agency):
+		l.log.WithFields(logrus.Fields{"agencia": agency, "error": "agency does not take part"}).Error("consulta_ganadores")
+		err = l.reply(ctx, req, broker.WinnersReply{Agency: agency, Error: fmt.Sprintf("agency %d does not take part in this draw (agencies 1-%d)", agency, l.cfg.agencies)})
+	case l.state.drawn:
+		err = l.answer(ctx, req)
+	default:
+		l.journal.add(req)
+		l.state.apply(req)
+		err = l.journal.commit()
+		l.log.WithFields(logrus.Fields{logfmt.ResultKey: logfmt.InProgress, "agencia": agency}).Info("consulta_en_espera")
+	}
+	if err != nil {
+		return err
+	}
+	return ack(d)
+}
+
+func ack(d amqp.Delivery) error {
+	if err := d.Ack(false); err != nil {
+		return fmt.Errorf("ack %q: %w", d.MessageId, err)
+	}
+	return nil
+}
+
+// answer sends an agency its winners.
+func (l *lottery) answer(ctx context.Context, req record) error {
+	docs := l.winners[req.Agency]
+	if docs == nil {
+		docs = []string{}
+	}
+	if err := l.reply(ctx, req, broker.WinnersReply{Agency: req.Agency, Winners: docs}); err != nil {
+		return err
+	}
+	l.log.WithFields(logrus.Fields{"agencia": req.Agency, "cant_ganadores": len(docs)}).Info("respuesta_ganadores")
+	return nil
+}
+
+func (l *lottery) reply(ctx context.Context, req record, r broker.WinnersReply) error {
+	body, _ := json.Marshal(r) // cannot fail: plain fields
+	if err := l.pub.PublishConfirmed(ctx, broker.WinnersExchange, req.ReplyTo, broker.ReplyMessage(req.Correlation, body)); err != nil {
+		return fmt.Errorf("reply to agency %d: %w", req.Agency, err)
+	}
+	return nil
+}
+
+// answerPending answers every request recorded before the draw.
+func (l *lottery) answerPending(ctx context.Context) error {
+	if !l.state.drawn {
+		return nil
+	}
+	for len(l.state.pending) > 0 {
+		req := l.state.pending[0]
+		if err := l.answer(ctx, req); err != nil {
+			return err
+		}
+		done := record{Op: opAnswered, Agency: req.Agency, Correlation: req.Correlation}
+		l.journal.add(done)
+		l.state.apply(done)
+		if err := l.journal.commit(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// maybeDraw makes the draw once every agency has finished and every batch it
+// announced is settled, then answers the requests that waited for it.
+func (l *lottery) maybeDraw(ctx context.Context) error {
+	if !l.state.ready() {
+		return nil
+	}
+	if rejected := l.state.rejected(); len(rejected) > 0 {
+		l.log.WithFields(logrus.Fields{"lotes": len(rejected), "detalle": fmt.Sprint(rejected)}).Error("lotes_rechazados")
+	}
+	if err := l.computeWinners(); err != nil {
+		return err
+	}
+	drawn := record{Op: opDrawn}
+	l.journal.add(drawn)
+	if err := l.journal.commit(); err != nil {
+		return err
+	}
+	l.state.apply(drawn)
+	l.log.WithField("ganadores", l.totalWinners()).Info("sorteo")
+	return l.answerPending(ctx)
+}
+
+// computeWinners reads bets.csv in one streaming pass.
+func (l *lottery) computeWinners() error {
+	winners := map[int][]string{}
+	for b, err := range bet.LoadBets(l.cfg.betsPath()) {
+		if err != nil {
+			return err
+		}
+		if bet.HasWon(b) {
+			winners[b.Agency] = append(winners[b.Agency], b.Document)
+		}
+	}
+	l.winners = winners
+	return nil
+}
+
+func (l *lottery) totalWinners() int {
+	n := 0
+	for _, w := range l.winners {
+		n += len(w)
+	}
+	return n
+}
+
+// logWaiting says what the draw still waits for.
+func (l *lottery) logWaiting() {
+	if l.state.drawn {
+		return
+	}
+	unfinished, batches, bets := l.state.waitingFor()
+	l.log.WithFields(logrus.Fields{
+		logfmt.ResultKey:         logfmt.InProgress,
+		"agencias_sin_finalizar": joinInts(unfinished),
+		"lotes_pendientes":       batches,
+		"apuestas_pendientes":    bets,
+	}).Info("esperando_sorteo")
+}
