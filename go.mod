@@ -7,5 +7,6 @@ require github.com/sirupsen/logrus v1.10.2
 require (
 	github.com/google/uuid v1.6.0 // indirect
 	github.com/rabbitmq/amqp091-go v1.16.0 // indirect
+	go.uber.org/goleak v1.3.0 // indirect
 	golang.org/x/sys v0.13.0 // indirect
 )

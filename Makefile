@@ -1,0 +1,43 @@
+# The national lottery on RabbitMQ. `make help` lists the targets.
+SHELL := /bin/bash
+GO ?= go
+AGENCIES ?= 5
+BETS ?= 20000
+WINNERS ?= 1,2,3,4,5
+BIN := bin
+
+.DEFAULT_GOAL := help
+
+.PHONY: help
+help: ## List the targets
+	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-22s %s\n", $$1, $$2}'
+
+.PHONY: build
+build: ## Build the programs into bin/
+	$(GO) build -o $(BIN)/ ./agency ./lottery ./tools/gendata
+
+.PHONY: data
+data: build ## Generate .data/agency-N.csv (AGENCIES, BETS, WINNERS)
+	$(BIN)/gendata -agencies $(AGENCIES) -bets $(BETS) -winners $(WINNERS) -out .data
+
+.PHONY: broker
+broker: ## Make sure RabbitMQ and its management API answer (start or install it if not)
+	tools/ensure-broker.sh
+
+.PHONY: demo
+demo: data broker ## Run the lottery and the agencies natively on a fresh vhost; prints each agency's winners
+	AGENCIES=$(AGENCIES) tools/demo.sh $(BIN)
+
+.PHONY: test
+test: broker ## Run every test (unit, broker integration, end to end) with -race against a real RabbitMQ
+	$(GO) vet ./...
+	$(GO) test -race -count=1 -timeout 20m ./...
+
+.PHONY: lint
+lint: ## gofmt and go vet
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); exit 1; }
+	$(GO) vet ./...
+
+.PHONY: clean
+clean: ## Remove built programs and generated data
+	rm -rf $(BIN) .data

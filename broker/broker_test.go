@@ -1,0 +1,264 @@
+package broker_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	amqp "github.com/rabbitmq/amqp091-go"
+	"go.uber.org/goleak"
+
+	"github.com/loteria-nacional/pipeline/broker"
+	"github.com/loteria-nacional/pipeline/internal/brokertest"
+	"github.com/loteria-nacional/pipeline/logfmt"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+func ctx(t *testing.T) context.Context {
+	c, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	t.Cleanup(cancel)
+	return c
+}
+
+// setup gives the test a fresh vhost with the topology for agencies 1 and 2.
+func setup(t *testing.T) (string, *amqp.Connection) {
+	t.Helper()
+	url := brokertest.Vhost(t)
+	conn, err := broker.Dial(ctx(t), broker.Config{URL: url, Name: t.Name()}, logfmt.Discard())
+	if err != nil {
+		t.Fatalf("%v; %s", err, brokertest.HowToStart)
+	}
+	t.Cleanup(func() { conn.Close() })
+	if err := broker.ForAgencies(1, 2).Apply(conn, broker.Declare); err != nil {
+		t.Fatal(err)
+	}
+	return url, conn
+}
+
+func TestTopologyDeclareIsIdempotentAndVerifies(t *testing.T) {
+	_, conn := setup(t)
+	if err := broker.ForAgencies(1, 2).Apply(conn, broker.Declare); err != nil {
+		t.Errorf("second Declare = %v; want nil", err)
+	}
+	if err := broker.ForAgencies(1, 2).Apply(conn, broker.Verify); err != nil {
+		t.Errorf("Verify after Declare = %v; want nil", err)
+	}
+	err := broker.ForAgencies(3).Apply(conn, broker.Verify)
+	if err == nil || !strings.Contains(err.Error(), `queue "agency.3.winners"`) {
+		t.Errorf("Verify of a missing reply queue = %v; want an error naming it", err)
+	}
+}
+
+func TestVerifyOnBareVhostNamesWhatIsMissing(t *testing.T) {
+	url := brokertest.Vhost(t)
+	conn := brokertest.Dial(t, url)
+	err := broker.ForAgencies(1).Apply(conn, broker.Verify)
+	if err == nil || !strings.Contains(err.Error(), `exchange "bets"`) {
+		t.Errorf("Verify on a bare vhost = %v; want an error naming exchange \"bets\"", err)
+	}
+}
+
+func TestPublishConfirmsEveryMessage(t *testing.T) {
+	_, conn := setup(t)
+	pub, err := broker.NewPublisher(conn, 8)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pub.Close()
+	const n = 100
+	for i := 1; i <= n; i++ {
+		b := broker.Batch{Agency: 1, Seq: i, Bets: 1, Fingerprint: "f", Body: []byte("A,B,1,2000-01-01,1\r\n")}
+		if err := pub.Publish(ctx(t), broker.BetsExchange, broker.BatchKey, b.Publishing()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := pub.Flush(ctx(t)); err != nil {
+		t.Fatal(err)
+	}
+	if got := brokertest.Count(t, conn, broker.BetsQueue); got != n {
+		t.Errorf("bets queue holds %d messages after %d confirmed publishes; want %d", got, n, n)
+	}
+}
+
+func TestUnroutableMessagesLandInUnroutedQueue(t *testing.T) {
+	_, conn := setup(t)
+	pub, err := broker.NewPublisher(conn, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pub.Close()
+	for _, ex := range []string{broker.BetsExchange, broker.RequestsExchange, broker.WinnersExchange} {
+		if err := pub.PublishConfirmed(ctx(t), ex, "no-such-key", amqp.Publishing{Body: []byte("x")}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := brokertest.Count(t, conn, broker.UnroutedQueue); got != 3 {
+		t.Errorf("unrouted queue holds %d messages; want 3", got)
+	}
+}
+
+func TestConsumerCancelReturnsUnackedMessages(t *testing.T) {
+	_, conn := setup(t)
+	pub, err := broker.NewPublisher(conn, 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pub.Close()
+	for i := 0; i < 5; i++ {
+		if err := pub.Publish(ctx(t), broker.BetsExchange, broker.FinishedKey, amqp.Publishing{Body: []byte{byte('0' + i)}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := pub.Flush(ctx(t)); err != nil {
+		t.Fatal(err)
+	}
+	c, err := broker.Consume(conn, broker.BetsQueue, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	first := <-c.Deliveries()
+	if err := first.Ack(false); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Cancel(); err != nil {
+		t.Fatal(err)
+	}
+	for range c.Deliveries() { // drains until the cancel closes it; left unacked
+	}
+	if err := c.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if got := brokertest.Count(t, conn, broker.BetsQueue); got != 4 {
+		t.Errorf("after one ack and a cancel the queue holds %d messages; want 4", got)
+	}
+}
+
+// serve answers every request on the requests queue: first with a stale reply
+// (a wrong correlation id), then with the right one.
+func serve(t *testing.T, conn *amqp.Connection, stop <-chan struct{}) <-chan error {
+	errc := make(chan error, 1)
+	c, err := broker.Consume(conn, broker.RequestsQueue, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pub, err := broker.NewPublisher(conn, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		defer close(errc)
+		defer pub.Close()
+		defer c.Close()
+		for {
+			select {
+			case <-stop:
+				errc <- c.Cancel()
+				return
+			case d := <-c.Deliveries():
+				for _, id := range []string{"stale-" + d.CorrelationId, d.CorrelationId} {
+					if err := pub.PublishConfirmed(context.Background(), broker.WinnersExchange, d.ReplyTo, broker.ReplyMessage(id, []byte(id))); err != nil {
+						errc <- err
+						return
+					}
+				}
+				if err := d.Ack(false); err != nil {
+					errc <- err
+					return
+				}
+			}
+		}
+	}()
+	return errc
+}
+
+func TestRPCIgnoresStaleReplies(t *testing.T) {
+	_, conn := setup(t)
+	stop := make(chan struct{})
+	errc := serve(t, conn, stop)
+	pub, err := broker.NewPublisher(conn, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pub.Close()
+	client, err := broker.NewClient(conn, pub, broker.ReplyQueue(1), logfmt.Discard())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 3 {
+		msg := broker.WinnersRequest{Agency: 1}.Publishing()
+		body, err := client.Call(ctx(t), broker.RequestsExchange, broker.WinnersKey, msg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.HasPrefix(string(body), "stale-") || len(body) != 36 {
+			t.Errorf("Call returned %q; want the reply carrying its own uuid", body)
+		}
+	}
+	if err := client.Close(); err != nil {
+		t.Fatal(err)
+	}
+	close(stop)
+	if err := <-errc; err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestCallStopsWithContext(t *testing.T) {
+	_, conn := setup(t)
+	pub, err := broker.NewPublisher(conn, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pub.Close()
+	client, err := broker.NewClient(conn, pub, broker.ReplyQueue(2), logfmt.Discard())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer client.Close()
+	c, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	_, err = client.Call(c, broker.RequestsExchange, broker.WinnersKey, broker.WinnersRequest{Agency: 2}.Publishing())
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("Call with nobody answering = %v; want context.DeadlineExceeded", err)
+	}
+}
+
+func TestDialGivesUpAfterBoundedAttempts(t *testing.T) {
+	cfg := broker.Config{URL: "amqp://guest:secret@127.0.0.1:1/", DialAttempts: 2, MaxBackoff: 10 * time.Millisecond}
+	_, err := broker.Dial(ctx(t), cfg, logfmt.Discard())
+	if err == nil || !strings.Contains(err.Error(), "gave up after 2 attempts") {
+		t.Errorf("Dial to a closed port = %v; want it to give up after 2 attempts", err)
+	}
+	if err != nil && strings.Contains(err.Error(), "secret") {
+		t.Errorf("Dial error %q shows the password", err)
+	}
+}
+
+func TestRedact(t *testing.T) {
+	if got := broker.Redact("amqp://agency-1:s3cret@rabbit:5672/lottery"); strings.Contains(got, "s3cret") {
+		t.Errorf("Redact = %q; want the password masked", got)
+	}
+}
+
+func TestDecodeBatchRejectsBadHeaders(t *testing.T) {
+	tests := []struct {
+		name    string
+		headers amqp.Table
+		want    string
+	}{
+		{"no agency", amqp.Table{"batch": int32(1), "bets": int32(1)}, `"agency" missing`},
+		{"text agency", amqp.Table{"agency": "x", "batch": int32(1), "bets": int32(1)}, `"agency" = x`},
+		{"zero batch", amqp.Table{"agency": int32(1), "batch": int32(0), "bets": int32(1)}, "want both >= 1"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := broker.DecodeBatch(amqp.Delivery{Headers: tc.headers})
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("DecodeBatch(%v) = %v; want error containing %q", tc.headers, err, tc.want)
+			}
+		})
+	}
+}

@@ -1,0 +1,63 @@
+// Package broker is the RabbitMQ layer that the agencies and the lottery
+// share: connecting with a bounded, logged retry; the topology; publishing
+// with publisher confirms; consuming with manual acks and a clean cancel;
+// the winners RPC; and the message formats.
+//
+// # Topology
+//
+// Everything is durable; every queue is a classic queue, declared with an
+// explicit x-queue-type (a feature RabbitMQ 3.10 and 4.x share).
+//
+//	exchange   kind    routing key          queue               consumer
+//	bets       direct  batch, finished      lottery.bets        lottery
+//	requests   direct  winners              lottery.requests    lottery
+//	winners    direct  agency.N.winners     agency.N.winners    agency N (single active consumer)
+//	dead-letter fanout  (any)               dead-letter         a person, in the management UI
+//	unrouted   fanout  (any)                unrouted            a person, in the management UI
+//
+// bets, requests and winners have unrouted as their alternate exchange: a
+// message that matches no binding is kept in the unrouted queue instead of
+// vanishing after its confirm. dead-letter holds what the lottery refused,
+// with the reason in the x-reject-reason header.
+//
+// Who declares: [ForAgencies] is the one definition in code. The lottery
+// applies it for agencies 1…N, an agency for its own number; both declare
+// idempotently at start-up (mode [Declare]), so they run against a bare
+// broker or vhost. Where definitions.json owns the topology, mode [Verify]
+// only checks passively that each exchange and queue exists.
+//
+// # Messages
+//
+// A batch (type "batch", routing key batch) carries up to
+// CLI_BATCH_MAXAMOUNT bets as CSV rows first_name,last_name,document,
+// birthdate,number with "\r\n" endings, readable with "Get messages". Its
+// headers are agency, batch (the sequence number from 1), bets (how many
+// rows) and fingerprint (of the agency's file and batch size); its message
+// id, agency-A.batch-S, is the batch's identity: a re-sent batch is
+// recognised and stored once.
+//
+// A finished event (type "finished", routing key finished) is JSON:
+// {"agency":A,"batches":B,"bets":N,"fingerprint":F}. It is published once
+// every batch is confirmed, but it may still overtake batches that are
+// redelivered, so the lottery draws only when every announced batch is
+// settled.
+//
+// # Confirms
+//
+// A [Publisher] keeps a window of unconfirmed publishes; a message counts as
+// sent only when the broker confirms it (persisted on a durable queue, or
+// routed to the unrouted queue). A nack is [ErrNacked].
+//
+// # The winners RPC
+//
+// An agency consumes its durable reply queue agency.N.winners, then
+// publishes a winners request (type "winners_request", JSON {"agency":N},
+// header agency) to the requests exchange with reply_to set to its reply
+// queue and a fresh uuid as correlation id. The lottery acks every request:
+// after the draw it answers at once; before it, it records the request
+// durably and answers right after the draw. The reply (type
+// "winners_reply", JSON {"agency":N,"winners":["DNI",…]} or
+// {"agency":N,"error":"…"}) goes through the winners exchange, routed by the
+// reply queue's name, with the request's correlation id. The client acks and
+// drops any reply that carries another id: a stale answer to an earlier call.
+package broker

@@ -1,0 +1,295 @@
+package e2e
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/loteria-nacional/pipeline/bet"
+	"github.com/loteria-nacional/pipeline/internal/brokertest"
+)
+
+// bin holds the programs under test, built once by TestMain with -race.
+var bin string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "lottery-e2e-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	bin = dir
+	build := exec.Command("go", "build", "-race", "-o", dir+"/", "../agency", "../lottery", "../tools/gendata")
+	build.Stdout, build.Stderr = os.Stderr, os.Stderr
+	if err := build.Run(); err != nil {
+		fmt.Fprintln(os.Stderr, "build programs:", err)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// line is one log line, in the order the harness read it from any process.
+type line struct {
+	proc string
+	text string
+}
+
+// world is one run of the system: a vhost, a data directory, processes.
+type world struct {
+	t    *testing.T
+	url  string
+	dir  string
+	mu   sync.Mutex
+	logs []line
+}
+
+func newWorld(t *testing.T) *world {
+	t.Helper()
+	return &world{t: t, url: brokertest.Vhost(t), dir: t.TempDir()}
+}
+
+// proc is a running program.
+type proc struct {
+	name string
+	cmd  *exec.Cmd
+	done chan struct{}
+	err  error
+}
+
+// start runs one of the built programs with the world's broker URL and the
+// given environment, collecting its output lines.
+func (w *world) start(name, program string, env ...string) *proc {
+	w.t.Helper()
+	cmd := exec.Command(filepath.Join(bin, program))
+	cmd.Dir = w.dir
+	cmd.Env = append(os.Environ(), "AMQP_URL="+w.url)
+	cmd.Env = append(cmd.Env, env...)
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	cmd.Stderr = cmd.Stdout
+	if err := cmd.Start(); err != nil {
+		w.t.Fatal(err)
+	}
+	p := &proc{name: name, cmd: cmd, done: make(chan struct{})}
+	go func() {
+		w.collect(name, out)
+		p.err = cmd.Wait()
+		close(p.done)
+	}()
+	w.t.Cleanup(func() {
+		select {
+		case <-p.done:
+		default:
+			cmd.Process.Kill()
+			<-p.done
+		}
+	})
+	return p
+}
+
+func (w *world) collect(name string, r io.Reader) {
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		w.mu.Lock()
+		w.logs = append(w.logs, line{name, sc.Text()})
+		w.mu.Unlock()
+	}
+}
+
+// wait waits for p to exit and returns its exit code; it fails the test if
+// p does not exit within d.
+func (p *proc) wait(t *testing.T, d time.Duration) int {
+	t.Helper()
+	select {
+	case <-p.done:
+	case <-time.After(d):
+		t.Fatalf("%s did not exit within %s", p.name, d)
+	}
+	if p.err == nil {
+		return 0
+	}
+	if ee, ok := p.err.(*exec.ExitError); ok {
+		if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+			return -int(ws.Signal())
+		}
+		return ee.ExitCode()
+	}
+	t.Fatalf("%s: %v", p.name, p.err)
+	return -1
+}
+
+// stop sends SIGTERM and waits for a clean exit.
+func (p *proc) stop(t *testing.T, d time.Duration) int {
+	t.Helper()
+	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatalf("signal %s: %v", p.name, err)
+	}
+	return p.wait(t, d)
+}
+
+// lines returns the log lines of one process, or of all when name is "".
+func (w *world) lines(name string) []string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	var out []string
+	for _, l := range w.logs {
+		if name == "" || l.proc == name {
+			out = append(out, l.proc+": "+l.text)
+		}
+	}
+	return out
+}
+
+// dump logs everything the processes printed, for a failed test.
+func (w *world) dump() {
+	if w.t.Failed() {
+		for _, l := range w.lines("") {
+			w.t.Log(l)
+		}
+	}
+}
+
+// waitFor waits until some line of proc contains every one of parts.
+func (w *world) waitFor(name string, d time.Duration, parts ...string) {
+	w.t.Helper()
+	deadline := time.Now().Add(d)
+	for time.Now().Before(deadline) {
+		for _, l := range w.lines(name) {
+			if containsAll(l, parts) {
+				return
+			}
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	w.t.Fatalf("%s never logged a line with %q within %s", name, parts, d)
+}
+
+func containsAll(s string, parts []string) bool {
+	for _, p := range parts {
+		if !strings.Contains(s, p) {
+			return false
+		}
+	}
+	return true
+}
+
+// event is a parsed log line: action, result and the other keys.
+type event struct {
+	proc   string
+	action string
+	result string
+	kv     map[string]string
+}
+
+// parse splits a line the way the course's grading does: on "|", then on
+// the first ": " of each part.
+func parse(l string) (event, error) {
+	proc, text, _ := strings.Cut(l, ": ")
+	e := event{proc: proc, kv: map[string]string{}}
+	for i, part := range strings.Split(text, "|") {
+		k, v, ok := strings.Cut(strings.TrimSpace(part), ": ")
+		if !ok {
+			return e, fmt.Errorf("part %d of %q has no key", i, l)
+		}
+		switch {
+		case i == 0 && k == "action":
+			e.action = v
+		case i == 1 && k == "result":
+			e.result = v
+		case i < 2:
+			return e, fmt.Errorf("line %q does not start with action and result", l)
+		default:
+			e.kv[k] = v
+		}
+	}
+	switch e.result {
+	case "success", "fail", "in_progress":
+	default:
+		return e, fmt.Errorf("line %q: result %q is not success, fail or in_progress", l, e.result)
+	}
+	return e, nil
+}
+
+func (e event) int(t *testing.T, key string) int {
+	t.Helper()
+	n, err := strconv.Atoi(e.kv[key])
+	if err != nil {
+		t.Fatalf("%s %s: key %q = %q; want an integer", e.proc, e.action, key, e.kv[key])
+	}
+	return n
+}
+
+// events parses every line, failing the test on a line of the wrong shape.
+func (w *world) events(t *testing.T) []event {
+	t.Helper()
+	var out []event
+	for _, l := range w.lines("") {
+		e, err := parse(l)
+		if err != nil {
+			t.Error(err)
+			continue
+		}
+		out = append(out, e)
+	}
+	return out
+}
+
+// readBets reads an agency's input file as the lottery should store it.
+func readBets(t *testing.T, path string, agency int) []bet.Bet {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var out []bet.Bet
+	r := bet.NewReader(f, agency)
+	for {
+		b, err := r.Read()
+		if err == io.EOF {
+			return out
+		}
+		if err != nil {
+			t.Fatalf("read %s: %v", path, err)
+		}
+		out = append(out, b)
+	}
+}
+
+// gendata writes sample files for the given winners per agency, with
+// bets bets each, and returns their paths.
+func (w *world) gendata(bets int, winners ...int) []string {
+	w.t.Helper()
+	ws := make([]string, len(winners))
+	for i, n := range winners {
+		ws[i] = strconv.Itoa(n)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, filepath.Join(bin, "gendata"),
+		"-agencies", strconv.Itoa(len(winners)), "-bets", strconv.Itoa(bets),
+		"-winners", strings.Join(ws, ","), "-out", filepath.Join(w.dir, "input")).CombinedOutput()
+	if err != nil {
+		w.t.Fatalf("gendata: %v\n%s", err, out)
+	}
+	paths := make([]string, len(winners))
+	for i := range paths {
+		paths[i] = filepath.Join(w.dir, "input", fmt.Sprintf("agency-%d.csv", i+1))
+	}
+	return paths
+}

@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Runs the demo natively: a fresh vhost and an empty data directory, the
+# lottery and N agencies on the generated data in .data/, and each agency's
+# winner count at the end. Usage: tools/demo.sh [BIN_DIR] (default bin).
+set -euo pipefail
+
+bin=${1:-bin}
+agencies=${AGENCIES:-5}
+vhost=${DEMO_VHOST:-lottery-demo}
+api=${RABBITMQ_API:-http://localhost:15672}
+auth="${RABBITMQ_USER:-guest}:${RABBITMQ_PASS:-guest}"
+base=$(sed -E 's|^(amqps?://[^/]*).*|\1|' <<<"${AMQP_URL:-amqp://guest:guest@localhost:5672/}")
+export AMQP_URL="$base/$vhost"
+
+# A new draw: fresh vhost, empty data directory.
+curl -fsS -u "$auth" -X DELETE "$api/api/vhosts/$vhost" -o /dev/null 2>/dev/null || true
+curl -fsS -u "$auth" -X PUT "$api/api/vhosts/$vhost" -o /dev/null
+curl -fsS -u "$auth" -X PUT -H 'Content-Type: application/json' \
+  -d '{"configure":".*","write":".*","read":".*"}' "$api/api/permissions/$vhost/${RABBITMQ_USER:-guest}" -o /dev/null
+rm -rf .data/lottery .data/logs
+mkdir -p .data/logs
+
+LOTTERY_AGENCIES=$agencies LOTTERY_DATA_DIR=.data/lottery "$bin/lottery" > .data/logs/lottery.log 2>&1 &
+lottery=$!
+trap 'kill -TERM $lottery 2>/dev/null || true' EXIT
+pids=()
+for i in $(seq 1 "$agencies"); do
+  CLI_ID=$i CLI_DATA_FILE=.data/agency-$i.csv "$bin/agency" > ".data/logs/agency-$i.log" 2>&1 &
+  pids+=($!)
+done
+status=0
+for i in "${!pids[@]}"; do
+  wait "${pids[$i]}" || { status=1; echo "agency $((i + 1)) failed:"; tail -n 3 ".data/logs/agency-$((i + 1)).log"; }
+done
+kill -TERM $lottery
+wait $lottery || status=1
+trap - EXIT
+
+grep -h 'action: sorteo ' .data/logs/lottery.log || true
+for i in $(seq 1 "$agencies"); do
+  printf 'agency-%s: ' "$i"
+  grep -h 'consulta_ganadores' ".data/logs/agency-$i.log" || echo "(no winners line)"
+done
+echo "logs in .data/logs/, bets in .data/lottery/bets.csv, vhost $vhost on $api"
+exit $status

@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# Makes sure a RabbitMQ broker answers at AMQP_URL with its management API at
+# RABBITMQ_API, for the tests and the demo. If none answers it starts one:
+# the local rabbitmq-server (installing it from Debian's packages when it is
+# missing and we are root), else a rabbitmq container where docker works.
+# Otherwise it stops with a message that says how to get one.
+set -euo pipefail
+
+AMQP_URL=${AMQP_URL:-amqp://guest:guest@localhost:5672/}
+RABBITMQ_API=${RABBITMQ_API:-http://localhost:15672}
+hostport=${AMQP_URL#*://}
+hostport=${hostport#*@}
+hostport=${hostport%%/*}
+host=${hostport%%:*}
+port=${hostport##*:}
+[ "$port" = "$hostport" ] && port=5672
+
+amqp_up() { (exec 3<>"/dev/tcp/$host/$port") 2>/dev/null; }
+api_up() { curl -fsS -o /dev/null -u "${RABBITMQ_USER:-guest}:${RABBITMQ_PASS:-guest}" "$RABBITMQ_API/api/overview" 2>/dev/null; }
+say() { echo "action: broker | result: $1 | $2"; }
+
+wait_for() { # what, command, seconds
+  for _ in $(seq 1 "$3"); do
+    if "$2"; then return 0; fi
+    sleep 1
+  done
+  return 1
+}
+
+if amqp_up && api_up; then
+  say success "amqp: $host:$port | api: $RABBITMQ_API"
+  exit 0
+fi
+
+if ! amqp_up; then
+  if ! command -v rabbitmq-server >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+    say in_progress "installing rabbitmq-server from Debian's packages"
+    apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq rabbitmq-server >/dev/null
+  fi
+  if command -v rabbitmq-server >/dev/null 2>&1; then
+    say in_progress "starting the local rabbitmq-server"
+    rabbitmq-server -detached >/dev/null 2>&1 || true
+    timeout 120 rabbitmqctl await_startup >/dev/null
+  elif docker info >/dev/null 2>&1; then
+    say in_progress "starting a rabbitmq container"
+    docker run -d --rm --name lottery-test-rabbitmq -p 127.0.0.1:5672:5672 -p 127.0.0.1:15672:15672 \
+      rabbitmq:4.1-management >/dev/null
+  else
+    say fail "error: no RabbitMQ answers at $host:$port and none can be started here: install rabbitmq-server (apt-get install rabbitmq-server) or docker, or set AMQP_URL and RABBITMQ_API to a running broker"
+    exit 1
+  fi
+  wait_for amqp amqp_up 120 || { say fail "error: RabbitMQ did not open $host:$port"; exit 1; }
+fi
+
+if ! api_up && command -v rabbitmq-plugins >/dev/null 2>&1; then
+  say in_progress "enabling rabbitmq_management"
+  rabbitmq-plugins enable rabbitmq_management >/dev/null
+fi
+wait_for api api_up 120 || { say fail "error: the management API does not answer at $RABBITMQ_API: run rabbitmq-plugins enable rabbitmq_management"; exit 1; }
+say success "amqp: $host:$port | api: $RABBITMQ_API"
