@@ -1,0 +1,148 @@
+package e2e
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	amqp "github.com/rabbitmq/amqp091-go"
+
+	"github.com/loteria-nacional/pipeline/broker"
+	"github.com/loteria-nacional/pipeline/internal/brokertest"
+)
+
+func TestAgencyRefusesInvalidFile(t *testing.T) {
+	tests := []struct {
+		name    string
+		content string // "" with missing: the file does not exist
+		missing bool
+		want    []string
+	}{
+		{"bad date", "A,B,1,2000-01-01,1\r\nA,B,1,2000-01-01,2\r\nA,B,1,2000-02-30,3\r\n", false,
+			[]string{"line 3", `birthdate "2000-02-30"`}},
+		{"wrong column count", "A,B,1,2000-01-01,1\nA,B,1,2000-01-01\n", false,
+			[]string{"line 2", "4 fields; want 5"}},
+		{"number out of range", "A,B,1,2000-01-01,10000\n", false,
+			[]string{"line 1", `number "10000"`}},
+		{"number not an integer", "A,B,1,2000-01-01,12.5\n", false,
+			[]string{"line 1", `number "12.5"`}},
+		{"invalid UTF-8", "A,B\xff,1,2000-01-01,1\n", false,
+			[]string{"line 1", "not valid UTF-8"}},
+		{"missing file", "", true, []string{"no such file"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			w := newWorld(t)
+			defer w.dump()
+			path := filepath.Join(w.dir, "bets.csv")
+			if !tc.missing {
+				if err := os.WriteFile(path, []byte(tc.content), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			a := w.start("agency-1", "agency", "CLI_ID=1", "CLI_DATA_FILE="+path)
+			if code := a.wait(t, exitWithin); code != 1 {
+				t.Errorf("agency exited %d; want 1", code)
+			}
+			var fails []string
+			for _, l := range w.lines("agency-1") {
+				if strings.Contains(l, "result: fail") {
+					fails = append(fails, l)
+				}
+				if strings.Contains(l, "conexion_broker") {
+					t.Errorf("agency connected to the broker with an invalid file: %s", l)
+				}
+			}
+			if len(fails) != 1 || !containsAll(fails[0], append(tc.want, path)) {
+				t.Errorf("fail lines = %q; want one naming %q and %q", fails, path, tc.want)
+			}
+		})
+	}
+}
+
+func TestAgencyOutsideTheDrawGetsAnErrorReply(t *testing.T) {
+	w := newWorld(t)
+	defer w.dump()
+	files := w.gendata(50, 1, 2)
+	lot := w.start("lottery", "lottery", "LOTTERY_AGENCIES=1", "LOTTERY_DATA_DIR="+filepath.Join(w.dir, "lottery"))
+	a1 := w.start("agency-1", "agency", "CLI_ID=1", "CLI_DATA_FILE="+files[0])
+	a2 := w.start("agency-2", "agency", "CLI_ID=2", "CLI_DATA_FILE="+files[1])
+	if code := a1.wait(t, exitWithin); code != 0 {
+		t.Errorf("agency 1 exited %d; want 0", code)
+	}
+	if code := a2.wait(t, exitWithin); code != 1 {
+		t.Errorf("agency 2, which does not take part, exited %d; want 1", code)
+	}
+	w.waitFor("agency-1", time.Second, "consulta_ganadores", "cant_ganadores: 1")
+	w.waitFor("agency-2", time.Second, "result: fail", "agency 2 does not take part")
+	w.waitFor("lottery", time.Second, "apuesta_recibida", "result: fail", "agency 2 does not take part")
+	if code := lot.stop(t, 30*time.Second); code != 0 {
+		t.Errorf("lottery exited %d; want 0", code)
+	}
+	conn := brokertest.Dial(t, w.url)
+	if n := brokertest.Count(t, conn, broker.DeadQueue); n != 2 {
+		t.Errorf("dead-letter queue holds %d messages; want agency 2's batch and finished event", n)
+	}
+}
+
+// TestLotteryDeadLettersBadMessages sends the lottery what no agency would
+// and checks that it refuses each with a reason, keeps running, and still
+// makes the draw.
+func TestLotteryDeadLettersBadMessages(t *testing.T) {
+	w := newWorld(t)
+	defer w.dump()
+	files := w.gendata(30, 1)
+	lot := w.start("lottery", "lottery", "LOTTERY_AGENCIES=1", "LOTTERY_DATA_DIR="+filepath.Join(w.dir, "lottery"))
+	w.waitFor("lottery", 30*time.Second, "lottery_iniciado")
+
+	conn := brokertest.Dial(t, w.url)
+	pub, err := broker.NewPublisher(conn, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pub.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	bad := []struct {
+		key    string
+		msg    amqp.Publishing
+		reason string
+	}{
+		{broker.BatchKey, broker.Batch{Agency: 1, Seq: 7, Bets: 2, Body: []byte("A,B,1,2000-01-01,1\r\nA,B,x,2000-01-01,1\r\n")}.Publishing(), `document "x"`},
+		{broker.BatchKey, broker.Batch{Agency: 1, Seq: 8, Bets: 3, Body: []byte("A,B,1,2000-01-01,1\r\n")}.Publishing(), "holds 1 bets; its header says 3"},
+		{broker.BatchKey, amqp.Publishing{Type: broker.TypeBatch, Body: []byte("x")}, `"agency" missing`},
+		{broker.FinishedKey, amqp.Publishing{Type: "surprise", Body: []byte("{}")}, `unknown message type "surprise"`},
+		{broker.FinishedKey, amqp.Publishing{Type: broker.TypeFinished, Headers: amqp.Table{"agency": int32(1)}, Body: []byte("{not json")}, "decode finished message"},
+	}
+	for _, b := range bad {
+		if err := pub.PublishConfirmed(ctx, broker.BetsExchange, b.key, b.msg); err != nil {
+			t.Fatal(err)
+		}
+	}
+	a := w.start("agency-1", "agency", "CLI_ID=1", "CLI_DATA_FILE="+files[0])
+	if code := a.wait(t, exitWithin); code != 0 {
+		t.Errorf("agency exited %d; want 0", code)
+	}
+	w.waitFor("agency-1", time.Second, "consulta_ganadores", "cant_ganadores: 1")
+	for _, b := range bad {
+		w.waitFor("lottery", time.Second, "result: fail", b.reason)
+	}
+	w.waitFor("lottery", time.Second, "lotes_rechazados", "result: fail", "1/7", "1/8")
+	if code := lot.stop(t, 30*time.Second); code != 0 {
+		t.Errorf("lottery exited %d; want 0", code)
+	}
+
+	ch := brokertest.Channel(t, conn)
+	for i := range bad {
+		d, ok, err := ch.Get(broker.DeadQueue, false)
+		if err != nil || !ok {
+			t.Fatalf("dead-letter message %d: ok=%v err=%v; want one", i, ok, err)
+		}
+		if r, _ := d.Headers[broker.HeaderReason].(string); !strings.Contains(r, bad[i].reason) {
+			t.Errorf("dead-letter %d reason = %q; want it to contain %q", i, r, bad[i].reason)
+		}
+	}
+}
