@@ -83,8 +83,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	if err != nil {
 		return err
 	}
-	fin := broker.Finished{Agency: cfg.id, Batches: sent, Bets: total, Fingerprint: fingerprint}
-	if err := pub.PublishConfirmed(ctx, broker.BetsExchange, broker.FinishedKey, fin.Publishing()); err != nil {
+	fin := broker.Finished{Agency: cfg.id, Batches: sent, Bets: total, Fingerprint: fingerprint}.Publishing()
+	fin.UserId = cfg.user
+	if err := pub.PublishConfirmed(ctx, broker.BetsExchange, broker.FinishedKey, fin); err != nil {
 		return err
 	}
 	log.WithFields(logrus.Fields{"lotes": sent, "apuestas": total}).Info("envio_finalizado")
@@ -107,8 +108,9 @@ func send(ctx context.Context, cfg config, pub *broker.Publisher, fingerprint st
 			return 0, err
 		}
 		seq++
-		b := broker.Batch{Agency: cfg.id, Seq: seq, Bets: c.bets, Fingerprint: fingerprint, Body: c.body}
-		if err := pub.Publish(ctx, broker.BetsExchange, broker.BatchKey, b.Publishing()); err != nil {
+		msg := broker.Batch{Agency: cfg.id, Seq: seq, Bets: c.bets, Fingerprint: fingerprint, Body: c.body}.Publishing()
+		msg.UserId = cfg.user
+		if err := pub.Publish(ctx, broker.BetsExchange, broker.BatchKey, msg); err != nil {
 			return 0, err
 		}
 		bets += c.bets
@@ -140,7 +142,9 @@ func askWinners(ctx context.Context, cfg config, conn *amqp.Connection, pub *bro
 		defer cancel()
 	}
 	log.WithField(logfmt.ResultKey, logfmt.InProgress).Info("espera_ganadores")
-	body, err := client.Call(ctx, broker.RequestsExchange, broker.WinnersKey, broker.WinnersRequest{Agency: cfg.id}.Publishing())
+	req := broker.WinnersRequest{Agency: cfg.id}.Publishing()
+	req.UserId = cfg.user
+	body, err := client.Call(ctx, broker.RequestsExchange, broker.WinnersKey, req)
 	if errors.Is(err, context.DeadlineExceeded) {
 		return nil, fmt.Errorf("ask winners: no answer within %s (CLI_WINNERS_TIMEOUT_SECONDS)", cfg.winnersTimeout)
 	}

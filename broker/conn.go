@@ -34,6 +34,17 @@ func Redact(rawURL string) string {
 	return u.Redacted()
 }
 
+// User is the user name in rawURL ("guest" when it names none, as amqp091
+// assumes). Agencies stamp it into the user-id property of what they
+// publish; RabbitMQ refuses a message whose user-id is not the connection's.
+func User(rawURL string) string {
+	u, err := url.Parse(rawURL)
+	if err != nil || u.User == nil || u.User.Username() == "" {
+		return "guest"
+	}
+	return u.User.Username()
+}
+
 // Dial connects to the broker, retrying with a growing, capped backoff while
 // it does not answer; each failed attempt is logged as in_progress. It gives
 // up after cfg.DialAttempts attempts or when ctx ends.

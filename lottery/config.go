@@ -18,6 +18,8 @@ var settings = []envconf.Setting{
 	{Name: "LOTTERY_GROUP", Default: "64", Help: "batches stored and made durable together (group commit)"},
 	{Name: "LOTTERY_STATUS_SECONDS", Default: "5", Help: "how often to log what the draw still waits for"},
 	{Name: "LOTTERY_DRAIN_SECONDS", Default: "10", Help: "how long in-flight work may take after SIGTERM"},
+	{Name: "LOTTERY_IDENTITY", Default: "header", Help: "how to know the sender: header (agency header) or user (validated AMQP user-id)"},
+	{Name: "LOTTERY_USER_PATTERN", Default: "agency-{id}", Help: "with LOTTERY_IDENTITY=user, the user name of agency {id}"},
 	{Name: "TOPOLOGY_MODE", Default: "declare", Help: "declare the topology, or verify it passively (definitions.json owns it)"},
 }
 
@@ -31,6 +33,7 @@ type config struct {
 	statusEvery time.Duration
 	drain       time.Duration
 	topology    broker.Mode
+	identity    identity
 }
 
 func (c config) betsPath() string    { return filepath.Join(c.dataDir, "bets.csv") }
@@ -53,6 +56,9 @@ func loadConfig(args []string, getenv func(string) string, stdout io.Writer) (co
 	}
 	mode, err := broker.ParseMode(v.String("TOPOLOGY_MODE"))
 	c.topology = mode
+	if err == nil {
+		c.identity, err = parseIdentity(v.String("LOTTERY_IDENTITY"), v.String("LOTTERY_USER_PATTERN"))
+	}
 	if err == nil {
 		err = v.Err()
 	}

@@ -99,8 +99,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	}
 	defer closing("requests consumer channel", requests.Close)
 
-	log.WithFields(logrus.Fields{"agencias": cfg.agencies, "datos": cfg.dataDir}).Info("lottery_iniciado")
-	l := &lottery{cfg: cfg, log: log, store: store, journal: jour, state: st, pub: pub}
+	log.WithFields(logrus.Fields{"agencias": cfg.agencies, "datos": cfg.dataDir, "identidad": identityName(cfg.identity)}).Info("lottery_iniciado")
+	l := &lottery{cfg: cfg, ident: cfg.identity, log: log, store: store, journal: jour, state: st, pub: pub}
 	return l.Run(ctx, bets, requests)
 }
 

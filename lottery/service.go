@@ -33,6 +33,7 @@ type consumer interface {
 // no locks.
 type lottery struct {
 	cfg     config
+	ident   identity
 	log     logrus.FieldLogger
 	store   *bet.Store
 	journal *journal
@@ -181,6 +182,9 @@ func (l *lottery) takeBatch(d amqp.Delivery) (logrus.Fields, error) {
 		return nil, rejectf(0, 0, "batch of %d bytes: over the %d-byte limit", len(d.Body), broker.MaxMessageBytes)
 	}
 	b, err := broker.DecodeBatch(d)
+	if err == nil {
+		b.Agency, err = l.ident.sender(d)
+	}
 	if err != nil {
 		return nil, rejectf(0, 0, "batch %q: %v", d.MessageId, err)
 	}
@@ -228,7 +232,7 @@ func (l *lottery) takeBatch(d amqp.Delivery) (logrus.Fields, error) {
 
 // takeFinished records an agency's finished event; a repeat counts once.
 func (l *lottery) takeFinished(d amqp.Delivery) error {
-	agency, err := broker.HeaderInt(d.Headers, broker.HeaderAgency)
+	agency, err := l.ident.sender(d)
 	if err != nil {
 		return rejectf(0, 0, "finished event %q: %v", d.MessageId, err)
 	}
@@ -302,7 +306,7 @@ func (l *lottery) handleRequest(ctx context.Context, d amqp.Delivery) error {
 		}
 		return ack(d)
 	}
-	agency, err := broker.HeaderInt(d.Headers, broker.HeaderAgency)
+	agency, err := l.ident.sender(d)
 	if err != nil {
 		if err := l.reject(ctx, d, &rejection{reason: fmt.Sprintf("winners request %q: %v", d.MessageId, err)}); err != nil {
 			return err
