@@ -41,3 +41,34 @@ lint: ## gofmt and go vet
 .PHONY: clean
 clean: ## Remove built programs and generated data
 	rm -rf $(BIN) .data
+
+# --- docker compose deployment (needs a docker engine) ---
+
+.PHONY: compose
+compose: ## Write docker-compose.yaml and definitions.json for AGENCIES agencies
+	$(GO) run ./tools/compose -agencies $(AGENCIES)
+
+.PHONY: passwords
+passwords: ## New random broker passwords into .env (untracked) and definitions.json
+	$(GO) run ./tools/compose -agencies $(AGENCIES) -new-passwords
+
+.PHONY: docker-image
+docker-image: ## Build the lottery and agency images
+	docker compose build
+
+.PHONY: docker-compose-up
+docker-compose-up: compose data ## Start RabbitMQ, the lottery and AGENCIES agencies (writes the compose file and .data first)
+	docker compose up -d --build
+
+.PHONY: docker-compose-down
+docker-compose-down: ## Stop every container with SIGTERM (within its stop_grace_period) and remove them; volumes are kept
+	docker compose down
+
+.PHONY: docker-compose-logs
+docker-compose-logs: ## Follow the logs of every container
+	docker compose logs -f
+
+.PHONY: reset
+reset: ## Start a new draw: remove the containers and the broker's and lottery's volumes
+	docker compose down -v --remove-orphans
+	rm -rf .data/lottery .data/logs
