@@ -8,6 +8,8 @@ import (
 	"iter"
 	"os"
 	"strconv"
+
+	"github.com/loteria-nacional/pipeline/internal/failpoint"
 )
 
 // Store is the course's bet storage: the file bets.csv, one row per bet,
@@ -45,6 +47,7 @@ func (s *Store) StoreBets(bets []Bet) error {
 	for _, b := range bets {
 		s.buf = appendStored(s.buf, b)
 	}
+	failpoint.Hit("store/torn", func() { s.f.Write(s.buf[:len(s.buf)/2]) })
 	n, err := s.f.Write(s.buf)
 	s.size += int64(n)
 	if err != nil {

@@ -107,7 +107,8 @@ func (f Finished) Publishing() amqp.Publishing {
 
 // WinnersRequest asks for an agency's winners.
 type WinnersRequest struct {
-	Agency int `json:"agency"`
+	Agency      int    `json:"agency"`
+	Fingerprint string `json:"fingerprint,omitempty"` // of the file the agency sent
 }
 
 // Publishing encodes r; the RPC client adds reply_to and the correlation id.

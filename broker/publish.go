@@ -18,9 +18,10 @@ var ErrNacked = errors.New("broker: publish nacked")
 //
 // A Publisher is not safe for concurrent use.
 type Publisher struct {
-	ch      *amqp.Channel
-	window  int
-	pending []pending // oldest first
+	ch        *amqp.Channel
+	window    int
+	pending   []pending // oldest first
+	confirmed int
 }
 
 type pending struct {
@@ -87,8 +88,13 @@ func (p *Publisher) waitOldest(ctx context.Context) error {
 	if !acked {
 		return fmt.Errorf("%w: %s", ErrNacked, first.id)
 	}
+	p.confirmed++
 	return nil
 }
+
+// Confirmed is how many publishes the broker has confirmed, in publish
+// order: the first Confirmed() publishes are safe, the rest are not yet.
+func (p *Publisher) Confirmed() int { return p.confirmed }
 
 // Close closes the publisher's channel. Unconfirmed publishes are abandoned:
 // call Flush first to keep them.

@@ -8,6 +8,8 @@ import (
 	"github.com/google/uuid"
 	amqp "github.com/rabbitmq/amqp091-go"
 	"github.com/sirupsen/logrus"
+
+	"github.com/loteria-nacional/pipeline/internal/failpoint"
 )
 
 // Client makes RPC calls whose replies come back on one durable reply queue.
@@ -44,6 +46,7 @@ func (c *Client) Call(ctx context.Context, exchange, key string, msg amqp.Publis
 	if err := c.pub.PublishConfirmed(ctx, exchange, key, msg); err != nil {
 		return nil, err
 	}
+	failpoint.Hit("rpc/called")
 	for {
 		select {
 		case <-ctx.Done():

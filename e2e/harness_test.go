@@ -19,7 +19,8 @@ import (
 	"github.com/loteria-nacional/pipeline/internal/brokertest"
 )
 
-// bin holds the programs under test, built once by TestMain with -race.
+// bin holds the programs under test, built once by TestMain with -race and
+// the failpoints compiled in (unarmed unless a test sets FAILPOINTS).
 var bin string
 
 func TestMain(m *testing.M) {
@@ -29,7 +30,7 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	bin = dir
-	build := exec.Command("go", "build", "-race", "-o", dir+"/", "../agency", "../lottery", "../tools/gendata")
+	build := exec.Command("go", "build", "-race", "-tags", "failpoints", "-o", dir+"/", "../agency", "../lottery", "../tools/gendata")
 	build.Stdout, build.Stderr = os.Stderr, os.Stderr
 	if err := build.Run(); err != nil {
 		fmt.Fprintln(os.Stderr, "build programs:", err)

@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+
+	"github.com/loteria-nacional/pipeline/internal/failpoint"
 )
 
 // A record is one line of the journal: a durable fact about the draw. The
@@ -98,6 +100,7 @@ func (j *journal) commit() error {
 	if len(j.buf) == 0 {
 		return nil
 	}
+	failpoint.Hit("lottery/journal-torn", func() { j.f.Write(j.buf[:len(j.buf)/2]) })
 	if _, err := j.f.Write(j.buf); err != nil {
 		return fmt.Errorf("write journal: %w", err)
 	}

@@ -40,8 +40,9 @@ func main() {
 }
 
 // run wires the service in dependency order: data directory, journal
-// recovery, connection, topology, publisher, consumers. Each is closed on the
-// way out, and each close is logged.
+// recovery, then a session (connection, topology, publisher, consumers) that
+// is opened again whenever the connection is lost. Each is closed on the way
+// out, and each close is logged.
 func run(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer, log *logrus.Logger) (err error) {
 	cfg, err := loadConfig(args, getenv, stdout)
 	if err != nil {
@@ -71,9 +72,54 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	defer closing("bets.csv", store.Close)
 	defer closing("journal", jour.Close)
 
+	l := &lottery{cfg: cfg, ident: cfg.identity, log: log, store: store, journal: jour, state: st}
+	if err := l.recovered(); err != nil {
+		return err
+	}
+	for {
+		err := session(ctx, cfg, l, log)
+		switch {
+		case err == nil:
+			return nil // stopped by SIGTERM
+		case ctx.Err() != nil && (errors.Is(err, context.Canceled) || errors.Is(err, errConnectionLost)):
+			return nil // stopping anyway: nothing is left in flight
+		case errors.Is(err, errConnectionLost):
+			log.WithFields(logrus.Fields{logfmt.ResultKey: logfmt.InProgress, "error": err}).Info("reconexion")
+		default:
+			return err
+		}
+	}
+}
+
+// session connects, makes sure the topology is there, and runs the service
+// until ctx ends or the connection is lost. Deliveries taken on a lost
+// connection are never acked on a new one: their channel is gone, the broker
+// delivers them again, and the journal recognises what is already stored.
+//
+// amqp091-go (v1.16) can recover connections, channels and consumers by
+// itself, but it keeps the same Channel, so a Delivery taken before the
+// recovery would ack its tag on the new channel, where tags restart at 1 and
+// name other messages. We reconnect ourselves instead: new connection, new
+// channels, and old deliveries fail to ack harmlessly.
+func session(ctx context.Context, cfg config, l *lottery, log logrus.FieldLogger) (err error) {
 	conn, err := broker.Dial(ctx, cfg.broker, log)
 	if err != nil {
 		return err
+	}
+	// lost marks an error that came with the connection going away, before
+	// the deferred closes below close it on purpose.
+	lost := func(err error) error {
+		if err != nil && !errors.Is(err, errConnectionLost) && conn.IsClosed() {
+			return fmt.Errorf("%w: %v", errConnectionLost, err)
+		}
+		return err
+	}
+	closing := func(name string, close func() error) {
+		if cerr := close(); cerr != nil && !conn.IsClosed() {
+			err = errors.Join(err, fmt.Errorf("close %s: %w", name, cerr))
+			return
+		}
+		log.WithField("recurso", name).Info("cierre")
 	}
 	defer closing("connection", conn.Close)
 	ids := make([]int, cfg.agencies)
@@ -81,27 +127,27 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		ids[i] = i + 1
 	}
 	if err := broker.ForAgencies(ids...).Apply(conn, cfg.topology); err != nil {
-		return err
+		return lost(err)
 	}
 	pub, err := broker.NewPublisher(conn, 1)
 	if err != nil {
-		return err
+		return lost(err)
 	}
 	defer closing("publisher channel", pub.Close)
 	bets, err := broker.Consume(conn, broker.BetsQueue, cfg.prefetch)
 	if err != nil {
-		return err
+		return lost(err)
 	}
 	defer closing("bets consumer channel", bets.Close)
 	requests, err := broker.Consume(conn, broker.RequestsQueue, 16)
 	if err != nil {
-		return err
+		return lost(err)
 	}
 	defer closing("requests consumer channel", requests.Close)
 
 	log.WithFields(logrus.Fields{"agencias": cfg.agencies, "datos": cfg.dataDir, "identidad": identityName(cfg.identity)}).Info("lottery_iniciado")
-	l := &lottery{cfg: cfg, ident: cfg.identity, log: log, store: store, journal: jour, state: st, pub: pub}
-	return l.Run(ctx, bets, requests)
+	l.pub = pub
+	return lost(l.Run(ctx, bets, requests))
 }
 
 // recoverState opens the store and the journal, rebuilds the state from the

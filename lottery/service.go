@@ -14,6 +14,7 @@ import (
 
 	"github.com/loteria-nacional/pipeline/bet"
 	"github.com/loteria-nacional/pipeline/broker"
+	"github.com/loteria-nacional/pipeline/internal/failpoint"
 	"github.com/loteria-nacional/pipeline/logfmt"
 )
 
@@ -44,16 +45,29 @@ type lottery struct {
 	bets []bet.Bet // reused for each batch
 }
 
-// Run consumes bets and requests until ctx ends, then stops consuming,
-// finishes the deliveries that already arrived, and returns nil. It returns
-// an error when a consumer stops by itself or storage fails.
-func (l *lottery) Run(ctx context.Context, bets, requests consumer) error {
-	if l.state.drawn {
-		if err := l.computeWinners(); err != nil {
-			return err
-		}
-		l.log.WithField("ganadores", l.totalWinners()).Info("sorteo_recuperado")
+// errConnectionLost means the broker connection or one of its channels went
+// away; run reconnects and resumes.
+var errConnectionLost = errors.New("connection to the broker lost")
+
+// recovered is called once at start-up, after the state is rebuilt from the
+// journal: a lottery that finds its draw already made says so.
+func (l *lottery) recovered() error {
+	if !l.state.drawn {
+		return nil
 	}
+	if err := l.computeWinners(); err != nil {
+		return err
+	}
+	l.log.WithField("ganadores", l.totalWinners()).Info("sorteo_recuperado")
+	return nil
+}
+
+// Run resumes whatever the last connection left undone (answers owed, a draw
+// that is due), then consumes bets and requests until ctx ends; then it stops
+// consuming, finishes the deliveries that already arrived, and returns nil.
+// It returns errConnectionLost when a consumer stops by itself, and any
+// storage error.
+func (l *lottery) Run(ctx context.Context, bets, requests consumer) error {
 	work := context.WithoutCancel(ctx) // in-flight work finishes after SIGTERM
 	if err := l.answerPending(work); err != nil {
 		return err
@@ -97,7 +111,7 @@ func (l *lottery) Run(ctx context.Context, bets, requests consumer) error {
 			l.logWaiting()
 		}
 		if done != nil && (betsCh == nil || reqCh == nil) {
-			return errors.New("consume: delivery channel closed: connection to the broker lost")
+			return fmt.Errorf("consume: %w", errConnectionLost)
 		}
 	}
 	return nil
@@ -147,17 +161,22 @@ func (l *lottery) handleBets(ctx context.Context, group []amqp.Delivery) error {
 			received = append(received, fields)
 		}
 	}
+	failpoint.Hit("lottery/stored-before-sync")
 	if err := l.store.Sync(); err != nil {
 		return err
 	}
+	failpoint.Hit("lottery/synced-before-journal")
 	if err := l.journal.commit(); err != nil {
 		return err
 	}
-	if err := group[len(group)-1].Ack(true); err != nil {
-		return fmt.Errorf("ack bets: %w", err)
-	}
+	// Stored and recorded: the batches count as received even if the ack
+	// below is lost with the connection (they come again as duplicates).
 	for _, f := range received {
 		l.log.WithFields(f).Info("apuesta_recibida")
+	}
+	failpoint.Hit("lottery/committed-before-ack")
+	if err := group[len(group)-1].Ack(true); err != nil {
+		return fmt.Errorf("ack bets: %w", err)
 	}
 	return l.maybeDraw(ctx)
 }
@@ -313,11 +332,23 @@ func (l *lottery) handleRequest(ctx context.Context, d amqp.Delivery) error {
 		}
 		return ack(d)
 	}
+	var wr broker.WinnersRequest
+	if err := broker.DecodeJSON(d, &wr); err != nil {
+		if err := l.reject(ctx, d, &rejection{reason: err.Error()}); err != nil {
+			return err
+		}
+		return ack(d)
+	}
 	req := record{Op: opRequest, Agency: agency, ReplyTo: broker.ReplyQueue(agency), Correlation: d.CorrelationId}
-	switch {
+	refuse := func(reason string) error {
+		l.log.WithFields(logrus.Fields{"agencia": agency, "error": reason}).Error("consulta_ganadores")
+		return l.reply(ctx, req, broker.WinnersReply{Agency: agency, Error: reason})
+	}
+	switch a := l.state.agency[agency]; {
 	case !l.state.takesPart(agency):
-		l.log.WithFields(logrus.Fields{"agencia": agency, "error": "agency does not take part"}).Error("consulta_ganadores")
-		err = l.reply(ctx, req, broker.WinnersReply{Agency: agency, Error: fmt.Sprintf("agency %d does not take part in this draw (agencies 1-%d)", agency, l.cfg.agencies)})
+		err = refuse(fmt.Sprintf("agency %d does not take part in this draw (agencies 1-%d)", agency, l.cfg.agencies))
+	case a.fingerprint != "" && wr.Fingerprint != "" && wr.Fingerprint != a.fingerprint:
+		err = refuse(fmt.Sprintf("agency %d sent file fingerprint %q before and now %q: a different file or batch size; run it again with the original ones", agency, a.fingerprint, wr.Fingerprint))
 	case l.state.drawn:
 		err = l.answer(ctx, req)
 	default:
@@ -370,6 +401,7 @@ func (l *lottery) answerPending(ctx context.Context) error {
 		if err := l.answer(ctx, req); err != nil {
 			return err
 		}
+		failpoint.Hit("lottery/answered-before-record")
 		done := record{Op: opAnswered, Agency: req.Agency, Correlation: req.Correlation}
 		l.journal.add(done)
 		l.state.apply(done)
@@ -392,6 +424,7 @@ func (l *lottery) maybeDraw(ctx context.Context) error {
 	if err := l.computeWinners(); err != nil {
 		return err
 	}
+	failpoint.Hit("lottery/draw-computed")
 	drawn := record{Op: opDrawn}
 	l.journal.add(drawn)
 	if err := l.journal.commit(); err != nil {
@@ -399,6 +432,7 @@ func (l *lottery) maybeDraw(ctx context.Context) error {
 	}
 	l.state.apply(drawn)
 	l.log.WithField("ganadores", l.totalWinners()).Info("sorteo")
+	failpoint.Hit("lottery/draw-logged")
 	return l.answerPending(ctx)
 }
 

@@ -1,0 +1,156 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	amqp "github.com/rabbitmq/amqp091-go"
+	"github.com/sirupsen/logrus"
+
+	"github.com/loteria-nacional/pipeline/broker"
+	"github.com/loteria-nacional/pipeline/internal/failpoint"
+	"github.com/loteria-nacional/pipeline/logfmt"
+)
+
+// errConnectionLost means the connection, a channel or a publish went away
+// before its confirm; run reconnects and resumes.
+var errConnectionLost = errors.New("connection to the broker lost")
+
+// agent is one agency's run: what it has to send, and how far it got. It
+// survives reconnections, so that a new connection resumes from the first
+// batch the broker has not confirmed.
+type agent struct {
+	cfg         config
+	log         logrus.FieldLogger
+	total       int    // bets in the file
+	fingerprint string // of the file and batch size
+	confirmed   int    // batches 1…confirmed are confirmed by the broker
+	finished    bool   // the finished event is confirmed
+}
+
+// session connects and carries the run as far as it can: the batches not yet
+// confirmed, the finished event, the winners. A publish left unconfirmed by a
+// lost connection is published again on the next one; the lottery
+// recognises a batch it already holds.
+func (a *agent) session(ctx context.Context) (err error) {
+	conn, err := broker.Dial(ctx, a.cfg.broker, a.log)
+	if err != nil {
+		return err
+	}
+	lost := func(err error) error {
+		if err != nil && ctx.Err() == nil && (conn.IsClosed() || errors.Is(err, broker.ErrNacked) || errors.Is(err, amqp.ErrClosed)) {
+			return fmt.Errorf("%w: %v", errConnectionLost, err)
+		}
+		return err
+	}
+	closing := func(name string, close func() error) {
+		if cerr := close(); cerr != nil && !conn.IsClosed() {
+			err = errors.Join(err, fmt.Errorf("close %s: %w", name, cerr))
+		}
+	}
+	defer closing("connection", conn.Close)
+	if err := broker.ForAgencies(a.cfg.id).Apply(conn, a.cfg.topology); err != nil {
+		return lost(err)
+	}
+	pub, err := broker.NewPublisher(conn, a.cfg.window)
+	if err != nil {
+		return lost(err)
+	}
+	defer closing("publisher channel", pub.Close)
+
+	if !a.finished {
+		if err := a.send(ctx, pub); err != nil {
+			return lost(err)
+		}
+		failpoint.Hit("agency/before-finished")
+		fin := broker.Finished{Agency: a.cfg.id, Batches: a.confirmed, Bets: a.total, Fingerprint: a.fingerprint}.Publishing()
+		fin.UserId = a.cfg.user
+		if err := pub.PublishConfirmed(ctx, broker.BetsExchange, broker.FinishedKey, fin); err != nil {
+			return lost(err)
+		}
+		a.finished = true
+		a.log.WithFields(logrus.Fields{"lotes": a.confirmed, "apuestas": a.total}).Info("envio_finalizado")
+	}
+
+	winners, err := a.askWinners(ctx, conn, pub)
+	if err != nil {
+		return lost(err)
+	}
+	a.log.WithField("cant_ganadores", len(winners)).Info("consulta_ganadores")
+	return nil
+}
+
+// send publishes every batch after the confirmed ones and waits until all
+// are confirmed, reporting progress at most once a second.
+func (a *agent) send(ctx context.Context, pub *broker.Publisher) error {
+	from := a.confirmed
+	seq, bets := 0, 0
+	last := time.Now()
+	for c, err := range batches(a.cfg.dataFile, a.cfg.id, a.cfg.batchSize) {
+		if err != nil {
+			return err
+		}
+		seq++
+		bets += c.bets
+		if seq <= from {
+			continue // confirmed on an earlier connection
+		}
+		msg := broker.Batch{Agency: a.cfg.id, Seq: seq, Bets: c.bets, Fingerprint: a.fingerprint, Body: c.body}.Publishing()
+		msg.UserId = a.cfg.user
+		err := pub.Publish(ctx, broker.BetsExchange, broker.BatchKey, msg)
+		a.confirmed = from + pub.Confirmed()
+		if err != nil {
+			return err
+		}
+		failpoint.Hit("agency/published")
+		if time.Since(last) >= time.Second {
+			last = time.Now()
+			a.log.WithFields(logrus.Fields{logfmt.ResultKey: logfmt.InProgress, "enviadas": bets, "total": a.total}).Info("envio_apuestas")
+		}
+	}
+	if bets != a.total {
+		return fmt.Errorf("read bets: file %s changed while sending: %d bets now, %d when checked", a.cfg.dataFile, bets, a.total)
+	}
+	err := pub.Flush(ctx)
+	a.confirmed = from + pub.Confirmed()
+	return err
+}
+
+// askWinners asks the lottery for this agency's winners and waits for them.
+func (a *agent) askWinners(ctx context.Context, conn *amqp.Connection, pub *broker.Publisher) (_ []string, err error) {
+	client, err := broker.NewClient(conn, pub, broker.ReplyQueue(a.cfg.id), a.log)
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		if cerr := client.Close(); cerr != nil && !conn.IsClosed() {
+			err = errors.Join(err, fmt.Errorf("close reply consumer: %w", cerr))
+		}
+	}()
+	if a.cfg.winnersTimeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, a.cfg.winnersTimeout)
+		defer cancel()
+	}
+	a.log.WithField(logfmt.ResultKey, logfmt.InProgress).Info("espera_ganadores")
+	req := broker.WinnersRequest{Agency: a.cfg.id, Fingerprint: a.fingerprint}.Publishing()
+	req.UserId = a.cfg.user
+	body, err := client.Call(ctx, broker.RequestsExchange, broker.WinnersKey, req)
+	if errors.Is(err, context.DeadlineExceeded) {
+		return nil, fmt.Errorf("ask winners: no answer within %s (CLI_WINNERS_TIMEOUT_SECONDS)", a.cfg.winnersTimeout)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("ask winners: %w", err)
+	}
+	var reply broker.WinnersReply
+	if err := json.Unmarshal(body, &reply); err != nil {
+		return nil, fmt.Errorf("ask winners: decode reply: %w", err)
+	}
+	if reply.Error != "" {
+		return nil, fmt.Errorf("ask winners: the lottery answered: %s", reply.Error)
+	}
+	return reply.Winners, nil
+}
