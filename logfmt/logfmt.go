@@ -5,7 +5,8 @@
 // The logrus message is the action. The result is the entry's "result" field
 // when it has one (use [InProgress] for a retry or progress line); otherwise it
 // is "fail" for Error level and above and "success" below it. The remaining
-// fields follow in alphabetical order, with "error" last. Inside values, "|",
+// fields follow in alphabetical order, with "error" last; an empty value is
+// written "-". Inside values, "|",
 // "\", carriage returns and line breaks are escaped so that every event stays
 // one line that splits cleanly on "|".
 package logfmt
@@ -63,7 +64,11 @@ func (Formatter) Format(e *logrus.Entry) ([]byte, error) {
 		b.WriteString(" | ")
 		b.WriteString(escaper.Replace(k))
 		b.WriteString(": ")
-		b.WriteString(escaper.Replace(toString(e.Data[k])))
+		v := toString(e.Data[k])
+		if v == "" {
+			v = "-" // "key: " would not split cleanly on ": "
+		}
+		b.WriteString(escaper.Replace(v))
 	}
 	b.WriteByte('\n')
 	return []byte(b.String()), nil

@@ -23,6 +23,9 @@ func TestFormat(t *testing.T) {
 		{"explicit result", func(l *logrus.Logger) {
 			l.WithField(ResultKey, InProgress).WithField("b", "x").WithField("a", "y").Info("envio")
 		}, "action: envio | result: in_progress | a: y | b: x\n"},
+		{"empty value", func(l *logrus.Logger) {
+			l.WithField("agencias", "").Info("estado")
+		}, "action: estado | result: success | agencias: -\n"},
 		{"escapes pipes and newlines", func(l *logrus.Logger) {
 			l.WithField("reason", "a|b\r\nc\\d").Error("x")
 		}, "action: x | result: fail | reason: a\\x7cb\\r\\nc\\\\d\n"},

@@ -39,11 +39,13 @@ const (
 	opDrawn    = "drawn"
 )
 
-// journal is an append-only file of JSON records, one a line, each group
-// made durable with one fsync.
+// journal is an append-only file of commits: each line is a JSON array of
+// the records of one commit, written and made durable with one fsync. A line
+// is the unit of atomicity: a crash mid-write leaves a torn last line, which
+// recovery drops whole, so a commit is kept entirely or not at all.
 type journal struct {
-	f   *os.File
-	buf []byte
+	f       *os.File
+	pending []record
 }
 
 // openJournal reads every complete record of the journal at path, cuts off a
@@ -77,34 +79,33 @@ func readRecords(r io.Reader) (recs []record, good int64, err error) {
 		if err != nil {
 			return nil, 0, err
 		}
-		var rec record
-		if err := json.Unmarshal(bytes.TrimSpace(b), &rec); err != nil {
+		var commit []record
+		if err := json.Unmarshal(bytes.TrimSpace(b), &commit); err != nil {
 			if _, peekErr := br.Peek(1); errors.Is(peekErr, io.EOF) {
 				return recs, good, nil // a torn last line: dropped
 			}
 			return nil, 0, fmt.Errorf("line %d: %w", line, err)
 		}
-		recs = append(recs, rec)
+		recs = append(recs, commit...)
 		good += int64(len(b))
 	}
 }
 
 // add queues a record for the next commit.
-func (j *journal) add(rec record) {
-	b, _ := json.Marshal(rec) // cannot fail: plain fields
-	j.buf = append(append(j.buf, b...), '\n')
-}
+func (j *journal) add(rec record) { j.pending = append(j.pending, rec) }
 
-// commit writes the queued records and makes them durable.
+// commit writes the queued records as one line and makes them durable.
 func (j *journal) commit() error {
-	if len(j.buf) == 0 {
+	if len(j.pending) == 0 {
 		return nil
 	}
-	failpoint.Hit("lottery/journal-torn", func() { j.f.Write(j.buf[:len(j.buf)/2]) })
-	if _, err := j.f.Write(j.buf); err != nil {
+	line, _ := json.Marshal(j.pending) // cannot fail: plain fields
+	line = append(line, '\n')
+	j.pending = j.pending[:0]
+	failpoint.Hit("lottery/journal-torn", func() { j.f.Write(line[:len(line)/2]) })
+	if _, err := j.f.Write(line); err != nil {
 		return fmt.Errorf("write journal: %w", err)
 	}
-	j.buf = j.buf[:0]
 	if err := j.f.Sync(); err != nil {
 		return fmt.Errorf("sync journal: %w", err)
 	}

@@ -20,9 +20,13 @@ func TestJournalDropsTornLastLine(t *testing.T) {
 	if err := j.commit(); err != nil {
 		t.Fatal(err)
 	}
+	j.add(record{Op: opDrawn})
+	if err := j.commit(); err != nil {
+		t.Fatal(err)
+	}
 	j.Close()
 	good, _ := os.ReadFile(path)
-	for _, torn := range []string{`{"op":"stor`, `{"op":"stored","agency":1}`} {
+	for _, torn := range []string{`[{"op":"stor`, `[{"op":"stored","agency":1,"seq":2},{"op":"sto`, `[{"op":"stored","agency":1,"seq":2}]`} {
 		if err := os.WriteFile(path, append(append([]byte{}, good...), torn...), 0o644); err != nil {
 			t.Fatal(err)
 		}
@@ -30,8 +34,8 @@ func TestJournalDropsTornLastLine(t *testing.T) {
 		if err != nil {
 			t.Fatalf("openJournal with torn tail %q: %v", torn, err)
 		}
-		if len(recs) != 2 || recs[1].Op != opFinished {
-			t.Errorf("records = %+v; want the two committed ones", recs)
+		if len(recs) != 3 || recs[1].Op != opFinished || recs[2].Op != opDrawn {
+			t.Errorf("records = %+v; want the three committed ones", recs)
 		}
 		j.Close()
 		if after, _ := os.ReadFile(path); string(after) != string(good) {
@@ -42,7 +46,7 @@ func TestJournalDropsTornLastLine(t *testing.T) {
 
 func TestJournalRefusesCorruptMiddle(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "journal.jsonl")
-	if err := os.WriteFile(path, []byte("{\"op\":\"drawn\"}\ngarbage\n{\"op\":\"drawn\"}\n"), 0o644); err != nil {
+	if err := os.WriteFile(path, []byte("[{\"op\":\"drawn\"}]\ngarbage\n[{\"op\":\"drawn\"}]\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	if _, _, err := openJournal(path); err == nil {
