@@ -85,8 +85,8 @@ type composeFile struct {
 }
 
 type service struct {
-	Image       string            `yaml:"image"`
-	Hostname    string            `yaml:"hostname"`
+	Image       string `yaml:"image"`
+	Hostname    string `yaml:"hostname"`
 	Build       struct{ Context, Dockerfile string }
 	Environment map[string]string `yaml:"environment"`
 	Volumes     []string          `yaml:"volumes"`
