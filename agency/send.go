@@ -41,7 +41,7 @@ func (a *agent) session(ctx context.Context) (err error) {
 		return err
 	}
 	lost := func(err error) error {
-		if err != nil && ctx.Err() == nil && (conn.IsClosed() || errors.Is(err, broker.ErrNacked) || errors.Is(err, amqp.ErrClosed)) {
+		if err != nil && ctx.Err() == nil && (conn.IsClosed() || broker.Lost(err)) {
 			return fmt.Errorf("%w: %v", errConnectionLost, err)
 		}
 		return err

@@ -3,7 +3,11 @@ package broker_test
 import (
 	"context"
 	"errors"
+	"fmt"
+	"net"
+	"os"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -260,5 +264,27 @@ func TestDecodeBatchRejectsBadHeaders(t *testing.T) {
 				t.Errorf("DecodeBatch(%v) = %v; want error containing %q", tc.headers, err, tc.want)
 			}
 		})
+	}
+}
+
+func TestLost(t *testing.T) {
+	tests := []struct {
+		name string
+		err  error
+		want bool
+	}{
+		{"closed", amqp.ErrClosed, true},
+		{"forced", &amqp.Error{Code: amqp.ConnectionForced, Reason: "shutdown"}, true},
+		{"nacked", fmt.Errorf("x: %w", broker.ErrNacked), true},
+		{"access refused", &amqp.Error{Code: amqp.AccessRefused}, false},
+		{"not found", &amqp.Error{Code: amqp.NotFound}, false},
+		{"deadline", context.DeadlineExceeded, false},
+		{"disk full", &os.PathError{Op: "write", Path: "bets.csv", Err: syscall.ENOSPC}, false},
+		{"reset", &net.OpError{Op: "write", Err: syscall.ECONNRESET}, true},
+	}
+	for _, tc := range tests {
+		if got := broker.Lost(tc.err); got != tc.want {
+			t.Errorf("Lost(%s: %v) = %v; want %v", tc.name, tc.err, got, tc.want)
+		}
 	}
 }

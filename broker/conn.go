@@ -2,9 +2,12 @@ package broker
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/url"
+	"syscall"
 	"time"
 
 	amqp "github.com/rabbitmq/amqp091-go"
@@ -99,4 +102,27 @@ func Dial(ctx context.Context, cfg Config, log logrus.FieldLogger) (*amqp.Connec
 		}
 		wait = min(2*wait, maxWait)
 	}
+}
+
+// Lost reports whether err means that the connection or a channel went away
+// (closed by the broker, reset, a publish left unconfirmed) rather than that
+// the broker refused an operation. Reconnecting is the cure for the first;
+// the second (access refused, not found) needs a person.
+func Lost(err error) bool {
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return false
+	}
+	var ae *amqp.Error
+	if errors.As(err, &ae) {
+		switch ae.Code {
+		case amqp.ConnectionForced, amqp.ChannelError, amqp.FrameError, amqp.InternalError, amqp.UnexpectedFrame, amqp.ResourceError:
+			return true
+		}
+		return false
+	}
+	var oe *net.OpError // not net.Error: a syscall.Errno from a full disk is one too
+	return errors.As(err, &oe) ||
+		errors.Is(err, ErrNacked) || errors.Is(err, ErrClosed) ||
+		errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
+		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE)
 }

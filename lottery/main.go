@@ -109,7 +109,7 @@ func session(ctx context.Context, cfg config, l *lottery, log logrus.FieldLogger
 	// lost marks an error that came with the connection going away, before
 	// the deferred closes below close it on purpose.
 	lost := func(err error) error {
-		if err != nil && !errors.Is(err, errConnectionLost) && conn.IsClosed() {
+		if err != nil && !errors.Is(err, errConnectionLost) && (conn.IsClosed() || broker.Lost(err)) {
 			return fmt.Errorf("%w: %v", errConnectionLost, err)
 		}
 		return err

@@ -1,0 +1,62 @@
+package e2e
+
+import (
+	"path/filepath"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/loteria-nacional/pipeline/internal/brokertest"
+)
+
+// TestBrokerOutage takes the broker away mid-run, on a private node of the
+// test's own, three ways. Every program must reconnect, resume and finish:
+// nothing lost, nothing counted twice.
+func TestBrokerOutage(t *testing.T) {
+	tests := []struct {
+		name  string
+		fault func(n *brokertest.Node)
+	}{
+		{"every connection closed by the broker", func(n *brokertest.Node) { n.CloseAllConnections() }},
+		{"stop_app and start_app", func(n *brokertest.Node) {
+			n.StopApp()
+			time.Sleep(2 * time.Second) // down for a while: the programs retry with backoff
+			n.StartApp()
+		}},
+		{"full stop and start", func(n *brokertest.Node) {
+			n.Stop()
+			time.Sleep(time.Second)
+			n.Start()
+		}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			node := brokertest.StartNode(t)
+			w := &world{t: t, url: node.URL, dir: t.TempDir()}
+			defer w.dump()
+			winners := []int{2, 1}
+			files := w.gendata(20000, winners...)
+			dataDir := filepath.Join(w.dir, "lottery")
+			lot := w.start("lottery", "lottery", "LOTTERY_AGENCIES=2", "LOTTERY_DATA_DIR="+dataDir)
+			var agencies []*proc
+			for i, f := range files {
+				id := strconv.Itoa(i + 1)
+				agencies = append(agencies, w.start("agency-"+id, "agency", "CLI_ID="+id, "CLI_DATA_FILE="+f, "CLI_BATCH_MAXAMOUNT=10"))
+			}
+			w.waitFor("lottery", exitWithin, "apuesta_recibida")
+			tc.fault(node)
+			for _, a := range agencies {
+				if code := a.wait(t, exitWithin); code != 0 {
+					t.Errorf("%s exited %d; want 0", a.name, code)
+				}
+			}
+			if code := lot.stop(t, stopWithin); code != 0 {
+				t.Errorf("lottery exited %d; want 0", code)
+			}
+			for _, name := range []string{"lottery", "agency-1", "agency-2"} {
+				w.waitFor(name, time.Second, "action: reconexion", "result: in_progress")
+			}
+			check(t, w, files, 10, winners, filepath.Join(dataDir, "bets.csv"))
+		})
+	}
+}
