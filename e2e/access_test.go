@@ -180,6 +180,16 @@ func TestLeastPrivilege(t *testing.T) {
 	publish("agency-2 publish a batch claiming agency 1", 0, broker.BetsExchange, broker.BatchKey, forged)
 	w.waitFor("lottery", 10*time.Second, "apuesta_recibida", "result: fail", "agency-2", "header says 1")
 
+	// A user that is no agency (here the administrator) cannot store bets.
+	admin := brokertest.Dial(t, userURL(vhost, prefix, "admin"))
+	ach := brokertest.Channel(t, admin)
+	notAgency := broker.Batch{Agency: 1, Seq: 2, Bets: 1, Body: []byte("A,B,1,2000-01-01,7574\r\n")}.Publishing()
+	notAgency.UserId = prefix + "admin"
+	if err := ach.PublishWithContext(context.Background(), broker.BetsExchange, broker.BatchKey, false, false, notAgency); err != nil {
+		t.Fatal(err)
+	}
+	w.waitFor("lottery", 10*time.Second, "apuesta_recibida", "result: fail", `user "`+prefix+`admin" is not an agency`)
+
 	a1 := w.start("agency-1", "agency", "CLI_ID=1", "CLI_DATA_FILE="+files[0], "TOPOLOGY_MODE=verify",
 		"AMQP_URL="+userURL(vhost, prefix, "agency-1"))
 	if code := a1.wait(t, exitWithin); code != 0 {

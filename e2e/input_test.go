@@ -146,3 +146,75 @@ func TestLotteryDeadLettersBadMessages(t *testing.T) {
 		}
 	}
 }
+
+// TestLotteryWaitsAndSaysForWhat: repeated finished events count once; a
+// finished event that announces batches that never come, and an agency
+// that never finishes, keep the draw waiting, and the lottery says so; an
+// agency given a winners timeout gives up with a clear error.
+func TestLotteryWaitsAndSaysForWhat(t *testing.T) {
+	w := newWorld(t)
+	defer w.dump()
+	files := w.gendata(20, 1, 1, 1)
+	lot := w.start("lottery", "lottery", "LOTTERY_AGENCIES=3", "LOTTERY_STATUS_SECONDS=1",
+		"LOTTERY_DATA_DIR="+filepath.Join(w.dir, "lottery"))
+	a1 := w.start("agency-1", "agency", "CLI_ID=1", "CLI_DATA_FILE="+files[0], "CLI_WINNERS_TIMEOUT_SECONDS=2")
+	if code := a1.wait(t, exitWithin); code != 1 {
+		t.Errorf("agency 1 with a winners timeout exited %d; want 1", code)
+	}
+	w.waitFor("agency-1", time.Second, "result: fail", "no answer within 2s")
+
+	conn := brokertest.Dial(t, w.url)
+	pub, err := broker.NewPublisher(conn, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pub.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	// Agency 2 announces 3 batches and 30 bets that never come, twice.
+	for range 2 {
+		fin := broker.Finished{Agency: 2, Batches: 3, Bets: 30}.Publishing()
+		if err := pub.PublishConfirmed(ctx, broker.BetsExchange, broker.FinishedKey, fin); err != nil {
+			t.Fatal(err)
+		}
+	}
+	w.waitFor("lottery", 10*time.Second, "fin_duplicado", "agencia: 2")
+	w.waitFor("lottery", 10*time.Second, "esperando_sorteo", "result: in_progress",
+		"agencias_sin_finalizar: 3", "apuestas_pendientes: 30", "lotes_pendientes: 3")
+	if code := lot.stop(t, stopWithin); code != 0 {
+		t.Errorf("lottery exited %d; want 0", code)
+	}
+	for _, l := range w.lines("lottery") {
+		if strings.Contains(l, "action: sorteo ") {
+			t.Errorf("the lottery drew with agencies missing: %s", l)
+		}
+	}
+}
+
+// TestOversizedMessageIsDeadLettered: a batch over the size limit is
+// refused without being parsed.
+func TestOversizedMessageIsDeadLettered(t *testing.T) {
+	w := newWorld(t)
+	defer w.dump()
+	lot := w.start("lottery", "lottery", "LOTTERY_AGENCIES=1", "LOTTERY_DATA_DIR="+filepath.Join(w.dir, "lottery"))
+	w.waitFor("lottery", 30*time.Second, "lottery_iniciado")
+	conn := brokertest.Dial(t, w.url)
+	pub, err := broker.NewPublisher(conn, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pub.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	big := broker.Batch{Agency: 1, Seq: 1, Bets: 1, Body: make([]byte, broker.MaxMessageBytes+1)}.Publishing()
+	if err := pub.PublishConfirmed(ctx, broker.BetsExchange, broker.BatchKey, big); err != nil {
+		t.Fatal(err)
+	}
+	w.waitFor("lottery", 30*time.Second, "apuesta_recibida", "result: fail", "over the")
+	if code := lot.stop(t, stopWithin); code != 0 {
+		t.Errorf("lottery exited %d; want 0", code)
+	}
+	if n := brokertest.Count(t, conn, broker.DeadQueue); n != 1 {
+		t.Errorf("dead-letter queue holds %d messages; want the oversized one", n)
+	}
+}
