@@ -33,6 +33,10 @@ test: broker ## Run every test (unit, broker integration, end to end) with -race
 	$(GO) vet ./...
 	$(GO) test -race -count=1 -timeout 20m ./...
 
+.PHONY: test-faults
+test-faults: broker ## Fault-injection suite: random kills, SIGTERMs, failpoints and broker outages (FAULT_SEED, FAULT_ROUNDS, FAULT_BETS, FAULT_COUNT)
+	$(GO) test -race -tags faults -run TestFaults -count=1 -timeout 25m -v ./e2e 2>&1 | grep -v 'harness_test.go.*result: success' ; test $${PIPESTATUS[0]} -eq 0
+
 .PHONY: lint
 lint: ## gofmt and go vet
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); exit 1; }

@@ -17,6 +17,7 @@ type Consumer struct {
 	ch         *amqp.Channel
 	tag        string
 	deliveries <-chan amqp.Delivery
+	closed     chan *amqp.Error
 }
 
 // Consume starts consuming queue with at most prefetch unacked deliveries.
@@ -30,13 +31,27 @@ func Consume(conn *amqp.Connection, queue string, prefetch int) (*Consumer, erro
 		ch.Close()
 		return nil, fmt.Errorf("set prefetch on %q: %w", queue, err)
 	}
+	closed := ch.NotifyClose(make(chan *amqp.Error, 1))
 	tag := queue + "." + uuid.NewString()
 	d, err := ch.Consume(queue, tag, false, false, false, false, nil)
 	if err != nil {
 		ch.Close()
 		return nil, fmt.Errorf("consume %q: %w", queue, err)
 	}
-	return &Consumer{ch: ch, tag: tag, deliveries: d}, nil
+	return &Consumer{ch: ch, tag: tag, deliveries: d, closed: closed}, nil
+}
+
+// Err says why the channel closed, once Deliveries is closed: the broker's
+// reason, or nil for a clean close.
+func (c *Consumer) Err() error {
+	select {
+	case err, ok := <-c.closed:
+		if ok && err != nil {
+			return err
+		}
+	default:
+	}
+	return nil
 }
 
 // Deliveries is closed after Cancel once the last delivery has been read, or

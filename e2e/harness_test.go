@@ -140,9 +140,22 @@ func (p *proc) wait(t *testing.T, d time.Duration) int {
 	return -1
 }
 
+// exited reports whether p has exited, without waiting.
+func (p *proc) exited() bool {
+	select {
+	case <-p.done:
+		return true
+	default:
+		return false
+	}
+}
+
 // stop sends SIGTERM and waits for a clean exit.
 func (p *proc) stop(t *testing.T, d time.Duration) int {
 	t.Helper()
+	if p.exited() {
+		return p.wait(t, d)
+	}
 	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatalf("signal %s: %v", p.name, err)
 	}
@@ -282,6 +295,12 @@ func readBets(t *testing.T, path string, agency int) []bet.Bet {
 // bets bets each, and returns their paths.
 func (w *world) gendata(bets int, winners ...int) []string {
 	w.t.Helper()
+	return w.gendataSeed(bets, 1, winners...)
+}
+
+// gendataSeed is gendata with a given random seed.
+func (w *world) gendataSeed(bets int, seed uint64, winners ...int) []string {
+	w.t.Helper()
 	ws := make([]string, len(winners))
 	for i, n := range winners {
 		ws[i] = strconv.Itoa(n)
@@ -290,7 +309,8 @@ func (w *world) gendata(bets int, winners ...int) []string {
 	defer cancel()
 	out, err := exec.CommandContext(ctx, filepath.Join(bin, "gendata"),
 		"-agencies", strconv.Itoa(len(winners)), "-bets", strconv.Itoa(bets),
-		"-winners", strings.Join(ws, ","), "-out", filepath.Join(w.dir, "input")).CombinedOutput()
+		"-winners", strings.Join(ws, ","), "-seed", strconv.FormatUint(seed, 10),
+		"-out", filepath.Join(w.dir, "input")).CombinedOutput()
 	if err != nil {
 		w.t.Fatalf("gendata: %v\n%s", err, out)
 	}

@@ -25,8 +25,9 @@ import (
 )
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
+	// The handler stays installed until the process exits: a SIGTERM that
+	// arrives while it is already exiting must not kill it with status 143.
+	ctx, _ := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	log, _ := logfmt.New(os.Stdout, "info")
 	err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, log)
 	if errors.Is(err, envconf.ErrHelp) {

@@ -27,6 +27,7 @@ type publisher interface {
 type consumer interface {
 	Deliveries() <-chan amqp.Delivery
 	Cancel() error
+	Err() error
 }
 
 // lottery is the service: it stores bets, makes the draw and answers winners
@@ -94,24 +95,23 @@ func (l *lottery) Run(ctx context.Context, bets, requests consumer) error {
 		case d, ok := <-betsCh:
 			if !ok {
 				betsCh = nil
-				continue
-			}
-			if err := l.handleBets(work, l.gather(d, betsCh)); err != nil {
+				if done != nil {
+					return fmt.Errorf("consume %s: %w: %v", broker.BetsQueue, errConnectionLost, bets.Err())
+				}
+			} else if err := l.handleBets(work, l.gather(d, betsCh)); err != nil {
 				return err
 			}
 		case d, ok := <-reqCh:
 			if !ok {
 				reqCh = nil
-				continue
-			}
-			if err := l.handleRequest(work, d); err != nil {
+				if done != nil {
+					return fmt.Errorf("consume %s: %w: %v", broker.RequestsQueue, errConnectionLost, requests.Err())
+				}
+			} else if err := l.handleRequest(work, d); err != nil {
 				return err
 			}
 		case <-tick.C:
 			l.logWaiting()
-		}
-		if done != nil && (betsCh == nil || reqCh == nil) {
-			return fmt.Errorf("consume: %w", errConnectionLost)
 		}
 	}
 	return nil

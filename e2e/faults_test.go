@@ -1,0 +1,281 @@
+//go:build faults
+
+package e2e
+
+import (
+	"encoding/json"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/loteria-nacional/pipeline/bet"
+	"github.com/loteria-nacional/pipeline/internal/brokertest"
+)
+
+// The fault-injection suite: `make test-faults`. Each round runs the lottery
+// and five agencies on generated data against a private RabbitMQ node and,
+// while they work, injects faults chosen by a seeded random generator:
+// SIGKILL and SIGTERM to the lottery and to agencies, the lottery armed to
+// stop itself at a failpoint, every connection closed by the broker, the
+// broker application stopped and started, the whole node stopped and
+// started. Then it checks the outcome against the input, independently of
+// the programs: the stored bets as a multiset, each agency's winners counted
+// from its file, and the draw made exactly once.
+//
+// FAULT_SEED (default: the clock), FAULT_ROUNDS (5), FAULT_BETS (bets per
+// agency, 40000: 200,000 in all) and FAULT_COUNT (faults per round, 8).
+
+var lotteryFailpoints = []string{
+	"store/torn", "lottery/stored-before-sync", "lottery/synced-before-journal",
+	"lottery/journal-torn", "lottery/committed-before-ack", "lottery/draw-computed",
+	"lottery/draw-logged", "lottery/answered-before-record",
+}
+
+func envInt(name string, def int) int {
+	if v, err := strconv.Atoi(os.Getenv(name)); err == nil && v > 0 {
+		return v
+	}
+	return def
+}
+
+type tally struct {
+	kills, terms, restarts, failpoints, closes, appRestarts, nodeRestarts int
+	betsChecked, duplicates, lost                                       int
+}
+
+func TestFaults(t *testing.T) {
+	seed := uint64(time.Now().UnixNano())
+	if v, err := strconv.ParseUint(os.Getenv("FAULT_SEED"), 10, 64); err == nil {
+		seed = v
+	}
+	rounds, betsPer, faults := envInt("FAULT_ROUNDS", 5), envInt("FAULT_BETS", 40000), envInt("FAULT_COUNT", 8)
+	t.Logf("fault suite: seed %d (rerun with FAULT_SEED=%d), %d rounds, 5 agencies x %d bets, %d faults a round", seed, seed, rounds, betsPer, faults)
+	var total tally
+	for round := 1; round <= rounds; round++ {
+		rng := rand.New(rand.NewPCG(seed, uint64(round)))
+		var tl tally
+		ok := t.Run(fmt.Sprintf("round %d", round), func(t *testing.T) { tl = faultRound(t, rng, betsPer, faults, seed+uint64(round)) })
+		t.Logf("round %d: SIGKILLs %d, SIGTERMs %d, failpoint stops %d, restarts %d, connections closed %d, app restarts %d, node restarts %d; bets checked %d, duplicates %d, lost %d",
+			round, tl.kills, tl.terms, tl.failpoints, tl.restarts, tl.closes, tl.appRestarts, tl.nodeRestarts, tl.betsChecked, tl.duplicates, tl.lost)
+		total.kills += tl.kills
+		total.terms += tl.terms
+		total.failpoints += tl.failpoints
+		total.restarts += tl.restarts
+		total.closes += tl.closes
+		total.appRestarts += tl.appRestarts
+		total.nodeRestarts += tl.nodeRestarts
+		total.betsChecked += tl.betsChecked
+		total.duplicates += tl.duplicates
+		total.lost += tl.lost
+		if !ok {
+			break
+		}
+	}
+	t.Logf("fault suite done: seed %d; SIGKILLs %d, SIGTERMs %d, failpoint stops %d, restarts %d, connections closed %d, app restarts %d, node restarts %d; bets checked %d, duplicates found %d, bets lost %d",
+		seed, total.kills, total.terms, total.failpoints, total.restarts, total.closes, total.appRestarts, total.nodeRestarts, total.betsChecked, total.duplicates, total.lost)
+}
+
+func faultRound(t *testing.T, rng *rand.Rand, betsPer, faults int, dataSeed uint64) tally {
+	var tl tally
+	node := brokertest.StartNode(t)
+	w := &world{t: t, url: node.URL, dir: t.TempDir()}
+	defer w.dump()
+	const agencies = 5
+	batch := []int{50, 100, 200}[rng.IntN(3)]
+	winners := []int{rng.IntN(4), rng.IntN(4), rng.IntN(4), rng.IntN(4), rng.IntN(4)}
+	files := w.gendataSeed(betsPer, dataSeed, winners...)
+	dataDir := filepath.Join(w.dir, "lottery")
+	lotEnv := []string{"LOTTERY_AGENCIES=" + strconv.Itoa(agencies), "LOTTERY_DATA_DIR=" + dataDir, "LOTTERY_GROUP=" + strconv.Itoa(1+rng.IntN(64))}
+	t.Logf("batch %d, group %s, winners %v", batch, lotEnv[2], winners)
+
+	incarnation := map[string]int{}
+	startLottery := func() *proc {
+		incarnation["lottery"]++
+		env := lotEnv
+		if rng.IntN(3) == 0 { // a third of the lotteries stop themselves at a failpoint
+			fp := fmt.Sprintf("%s@%d", lotteryFailpoints[rng.IntN(len(lotteryFailpoints))], 1+rng.IntN(30))
+			env = append(append([]string{}, lotEnv...), "FAILPOINTS="+fp)
+			t.Logf("lottery #%d armed at %s", incarnation["lottery"], fp)
+		}
+		return up(w, w.start(fmt.Sprintf("lottery#%d", incarnation["lottery"]), "lottery", env...))
+	}
+	startAgency := func(id int) *proc {
+		name := "agency-" + strconv.Itoa(id)
+		incarnation[name]++
+		return up(w, w.start(fmt.Sprintf("%s#%d", name, incarnation[name]), "agency",
+			"CLI_ID="+strconv.Itoa(id), "CLI_DATA_FILE="+files[id-1], "CLI_BATCH_MAXAMOUNT="+strconv.Itoa(batch)))
+	}
+
+	lot := startLottery()
+	ags := make([]*proc, agencies)
+	for i := range ags {
+		ags[i] = startAgency(i + 1)
+	}
+	done := make([]bool, agencies)
+
+	// reap restarts whatever died by itself (a failpoint), and notes
+	// agencies that finished.
+	reap := func() {
+		if lot.exited() {
+			code := lot.wait(t, time.Second)
+			if code != -9 {
+				t.Fatalf("%s exited %d by itself; want only failpoint stops (-9)", lot.name, code)
+			}
+			tl.failpoints++
+			tl.restarts++
+			lot = startLottery()
+		}
+		for i, a := range ags {
+			if !done[i] && a.exited() {
+				if code := a.wait(t, time.Second); code != 0 {
+					t.Fatalf("%s exited %d by itself; want 0", a.name, code)
+				}
+				done[i] = true
+			}
+		}
+	}
+	for f := 0; f < faults; f++ {
+		time.Sleep(time.Duration(100+rng.IntN(1500)) * time.Millisecond)
+		reap()
+		switch kind := rng.IntN(8); kind {
+		case 0, 1: // the lottery: SIGKILL or SIGTERM, then a new one
+			if kind == 0 {
+				lot.cmd.Process.Kill()
+				lot.wait(t, exitWithin)
+				tl.kills++
+			} else {
+				if code := lot.stop(t, stopWithin); code != 0 && code != -9 {
+					t.Fatalf("%s exited %d on SIGTERM; want 0", lot.name, code)
+				}
+				tl.terms++
+			}
+			tl.restarts++
+			lot = startLottery()
+		case 2, 3: // an agency that has not finished: SIGKILL or SIGTERM, then again
+			i := rng.IntN(agencies)
+			if done[i] {
+				continue
+			}
+			if kind == 2 {
+				ags[i].cmd.Process.Kill()
+				ags[i].wait(t, exitWithin)
+				tl.kills++
+			} else {
+				code := ags[i].stop(t, stopWithin)
+				if code != 0 {
+					t.Fatalf("%s exited %d on SIGTERM; want 0", ags[i].name, code)
+				}
+				tl.terms++
+			}
+			tl.restarts++
+			ags[i] = startAgency(i + 1)
+		case 4, 5:
+			node.CloseAllConnections()
+			tl.closes++
+		case 6:
+			node.StopApp()
+			time.Sleep(time.Duration(rng.IntN(2000)) * time.Millisecond)
+			node.StartApp()
+			tl.appRestarts++
+		case 7:
+			node.Stop()
+			node.Start()
+			tl.nodeRestarts++
+		}
+	}
+	// No more faults: everything must now finish.
+	deadline := time.Now().Add(5 * time.Minute)
+	for {
+		reap()
+		all := true
+		for _, d := range done {
+			all = all && d
+		}
+		if all {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("agencies did not all finish within 5 minutes after the last fault")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if code := lot.stop(t, stopWithin); code != 0 {
+		t.Errorf("%s exited %d on SIGTERM; want 0", lot.name, code)
+	}
+
+	// The outcome, checked against the input.
+	for _, l := range w.lines("") {
+		if strings.Contains(l, "result: fail") {
+			t.Errorf("a failure was logged: %s", l)
+		}
+	}
+	want := map[bet.Bet]int{}
+	for i, f := range files {
+		wins := 0
+		for _, b := range readBets(t, f, i+1) {
+			want[b]++
+			tl.betsChecked++
+			if b.Number == bet.WinningNumber { // counted here, not with the lottery's HasWon
+				wins++
+			}
+		}
+		final := fmt.Sprintf("agency-%d#%d", i+1, incarnation[fmt.Sprintf("agency-%d", i+1)])
+		w.waitFor(final, time.Second, "consulta_ganadores", fmt.Sprintf("cant_ganadores: %d", wins))
+	}
+	for b, err := range bet.LoadBets(filepath.Join(dataDir, "bets.csv")) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want[b]--; want[b] < 0 {
+			tl.duplicates++
+		}
+	}
+	for _, n := range want {
+		if n > 0 {
+			tl.lost += n
+		}
+	}
+	if tl.duplicates != 0 || tl.lost != 0 {
+		t.Errorf("bets.csv: %d duplicates and %d bets lost; want none", tl.duplicates, tl.lost)
+	}
+	if n := countDraws(t, filepath.Join(dataDir, "journal.jsonl")); n != 1 {
+		t.Errorf("the journal records %d draws; want exactly 1", n)
+	}
+	return tl
+}
+
+// up waits until p has logged its first line: its SIGTERM handler is
+// installed before that. (A signal that lands while a process is still being
+// exec'd and its runtime starts is the kernel's to handle, not the program's.)
+func up(w *world, p *proc) *proc {
+	w.t.Helper()
+	w.waitFor(p.name, 30*time.Second, "action: ")
+	return p
+}
+
+// countDraws counts the draw records in the lottery's journal.
+func countDraws(t *testing.T, path string) int {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+		var recs []struct{ Op string }
+		if err := json.Unmarshal([]byte(line), &recs); err != nil {
+			t.Fatalf("journal line %q: %v", line, err)
+		}
+		for _, r := range recs {
+			if r.Op == "drawn" {
+				n++
+			}
+		}
+	}
+	return n
+}
