@@ -1,0 +1,112 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	amqp "github.com/rabbitmq/amqp091-go"
+
+	"github.com/loteria-nacional/pipeline/broker"
+	"github.com/loteria-nacional/pipeline/logfmt"
+)
+
+type baselineResult struct {
+	messages int
+	size     int
+	seconds  float64
+}
+
+// betsPerSecond is the baseline's rate in bets: its messages carry as many
+// bytes as the pipeline's batches.
+func (b *baselineResult) betsPerSecond(p *pipelineResult) float64 {
+	return float64(b.messages) / b.seconds * float64(p.bets) / float64(p.batches)
+}
+
+// runBaseline moves the pipeline's bytes through RabbitMQ and nothing else:
+// one publisher with the agencies' confirm window, one consumer with the
+// lottery's prefetch acking as the lottery does (all that has arrived, at
+// most a group, with one multiple ack), a durable classic queue behind a
+// direct exchange, persistent messages of the batches' average size.
+func runBaseline(o options, v *vhosts, p *pipelineResult) (*baselineResult, error) {
+	vhost := fmt.Sprintf("bench-baseline-%d", time.Now().UnixNano())
+	amqpURL, drop, err := v.fresh(vhost)
+	if err != nil {
+		return nil, err
+	}
+	defer drop()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
+	defer cancel()
+	conn, err := broker.Dial(ctx, broker.Config{URL: amqpURL, Name: "bench-baseline"}, logfmt.Discard())
+	if err != nil {
+		return nil, err
+	}
+	defer conn.Close()
+	topo := broker.Topology{
+		Exchanges: []broker.Exchange{{Name: "baseline", Kind: amqp.ExchangeDirect}},
+		Queues:    []broker.Queue{{Name: "baseline", Args: amqp.Table{"x-queue-type": "classic"}}},
+		Bindings:  []broker.Binding{{Exchange: "baseline", Queue: "baseline", Key: "baseline"}},
+	}
+	if err := topo.Apply(conn, broker.Declare); err != nil {
+		return nil, err
+	}
+	res := &baselineResult{messages: p.batches, size: int(p.bytes / int64(p.batches))}
+	fmt.Printf("action: bench_baseline | result: in_progress | mensajes: %d | bytes: %d\n", res.messages, res.size)
+
+	c, err := broker.Consume(conn, "baseline", o.prefetch)
+	if err != nil {
+		return nil, err
+	}
+	defer c.Close()
+	consumed := make(chan error, 1)
+	go func() { consumed <- drain(c.Deliveries(), res.messages, o.group) }()
+
+	pub, err := broker.NewPublisher(conn, o.window)
+	if err != nil {
+		return nil, err
+	}
+	defer pub.Close()
+	body := make([]byte, res.size)
+	for i := range body {
+		body[i] = 'a' + byte(i%26)
+	}
+	start := time.Now()
+	for i := 0; i < res.messages; i++ {
+		if err := pub.Publish(ctx, "baseline", "baseline", amqp.Publishing{ContentType: "text/csv", Body: body}); err != nil {
+			return nil, err
+		}
+	}
+	if err := pub.Flush(ctx); err != nil {
+		return nil, err
+	}
+	if err := <-consumed; err != nil {
+		return nil, err
+	}
+	res.seconds = time.Since(start).Seconds()
+	return res, c.Cancel()
+}
+
+// drain consumes n messages, acking as the lottery does.
+func drain(deliveries <-chan amqp.Delivery, n, group int) error {
+	for got := 0; got < n; {
+		d, ok := <-deliveries
+		if !ok {
+			return fmt.Errorf("baseline consumer closed after %d of %d messages", got, n)
+		}
+		got++
+		for k := 1; k < group && got < n; k++ {
+			select {
+			case next := <-deliveries:
+				d = next
+				got++
+				continue
+			default:
+			}
+			break
+		}
+		if err := d.Ack(true); err != nil {
+			return err
+		}
+	}
+	return nil
+}

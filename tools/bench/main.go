@@ -1,0 +1,139 @@
+// Command bench measures the pipeline end to end against the local broker
+// (`make bench`): it generates a workload, runs the real lottery and
+// agencies as processes on a fresh vhost, and in the same run measures a raw
+// baseline on the same broker: one confirming publisher and one acking
+// consumer moving the same bytes in messages of the same size through the
+// same kind of queue, with the same confirm window and prefetch, and no
+// parsing or storage. It prints a table, writes it to bench-results/, and
+// draws bets stored over time as an SVG chart.
+package main
+
+import (
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+)
+
+type options struct {
+	agencies int
+	bets     int
+	batch    int
+	window   int
+	prefetch int
+	group    int
+	bin      string
+	out      string
+	amqpURL  string
+	api      string
+	dataset  string
+}
+
+func main() {
+	var o options
+	flag.IntVar(&o.agencies, "agencies", 5, "agencies")
+	flag.IntVar(&o.bets, "bets", 1_000_000, "bets per agency")
+	flag.IntVar(&o.batch, "batch", 0, "CLI_BATCH_MAXAMOUNT (0: the agency's default)")
+	flag.IntVar(&o.window, "window", 0, "CLI_CONFIRM_WINDOW (0: the agency's default)")
+	flag.IntVar(&o.prefetch, "prefetch", 0, "LOTTERY_PREFETCH (0: the lottery's default)")
+	flag.IntVar(&o.group, "group", 0, "LOTTERY_GROUP (0: the lottery's default)")
+	flag.StringVar(&o.bin, "bin", "bin", "where the built agency, lottery and gendata are")
+	flag.StringVar(&o.out, "out", "bench-results", "where to write the report, the chart and the workload")
+	flag.StringVar(&o.amqpURL, "amqp", envOr("AMQP_URL", "amqp://guest:guest@localhost:5672/"), "broker URL (its vhost is replaced)")
+	flag.StringVar(&o.api, "api", envOr("RABBITMQ_API", "http://localhost:15672"), "management API")
+	flag.StringVar(&o.dataset, "dataset", "", "also time the course's data set from this zip, when it exists")
+	flag.Parse()
+	if err := run(o); err != nil {
+		fmt.Fprintln(os.Stderr, "action: bench | result: fail | error:", err)
+		os.Exit(1)
+	}
+}
+
+func envOr(name, def string) string {
+	if v := os.Getenv(name); v != "" {
+		return v
+	}
+	return def
+}
+
+func run(o options) error {
+	if err := os.MkdirAll(o.out, 0o755); err != nil {
+		return err
+	}
+	defaults, err := programDefaults(o.bin)
+	if err != nil {
+		return err
+	}
+	settle := func(v *int, name string) {
+		if *v == 0 {
+			*v, _ = strconv.Atoi(defaults[name])
+		}
+	}
+	settle(&o.batch, "CLI_BATCH_MAXAMOUNT")
+	settle(&o.window, "CLI_CONFIRM_WINDOW")
+	settle(&o.prefetch, "LOTTERY_PREFETCH")
+	settle(&o.group, "LOTTERY_GROUP")
+
+	b := &vhosts{api: o.api, amqpURL: o.amqpURL}
+	files, err := generate(o)
+	if err != nil {
+		return err
+	}
+	p, err := runPipeline(o, b, files, "pipeline")
+	if err != nil {
+		return err
+	}
+	base, err := runBaseline(o, b, p)
+	if err != nil {
+		return err
+	}
+	var course *pipelineResult
+	if o.dataset != "" {
+		if _, err := os.Stat(o.dataset); err == nil {
+			dfiles, err := unzipDataset(o.dataset, filepath.Join(o.out, "dataset"))
+			if err != nil {
+				return err
+			}
+			co := o
+			co.agencies = len(dfiles)
+			if course, err = runPipeline(co, b, dfiles, "course data set"); err != nil {
+				return err
+			}
+		}
+	}
+	report := renderReport(o, p, base, course)
+	fmt.Print(report)
+	if err := os.WriteFile(filepath.Join(o.out, "bench.md"), []byte(report), 0o644); err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(o.out, "stored.svg"), chart(p), 0o644); err != nil {
+		return err
+	}
+	fmt.Printf("\nreport: %s, chart: %s\n", filepath.Join(o.out, "bench.md"), filepath.Join(o.out, "stored.svg"))
+	return nil
+}
+
+// programDefaults reads the defaults of every setting from the programs' -h.
+func programDefaults(bin string) (map[string]string, error) {
+	m := map[string]string{}
+	for _, prog := range []string{"agency", "lottery"} {
+		out, err := command(filepath.Join(bin, prog), "-h").Output()
+		if err != nil {
+			return nil, fmt.Errorf("%s -h: %w (run make build)", prog, err)
+		}
+		for _, line := range strings.Split(string(out), "\n") {
+			f := strings.Fields(line)
+			if len(f) < 2 || !strings.Contains(line, `(default "`) {
+				continue
+			}
+			def := line[strings.LastIndex(line, `(default "`)+len(`(default "`):]
+			m[f[0]] = strings.TrimSuffix(def, `")`)
+		}
+	}
+	return m, nil
+}
+
+func since(t0, t time.Time) float64 { return t.Sub(t0).Seconds() }

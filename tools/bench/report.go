@@ -1,0 +1,68 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"runtime"
+	"strings"
+)
+
+func renderReport(o options, p *pipelineResult, b *baselineResult, course *pipelineResult) string {
+	var s strings.Builder
+	fmt.Fprintf(&s, "# Benchmark\n\n")
+	fmt.Fprintf(&s, "Machine: %d cores (%s/%s), RabbitMQ on the same machine. Settings: %d agencies x %d bets, batch %d bets "+
+		"(CLI_BATCH_MAXAMOUNT), confirm window %d (CLI_CONFIRM_WINDOW), prefetch %d (LOTTERY_PREFETCH), group commit %d (LOTTERY_GROUP), "+
+		"durable classic queues, persistent messages.\n\n",
+		runtime.NumCPU(), runtime.GOOS, runtime.GOARCH, o.agencies, o.bets, o.batch, o.window, o.prefetch, o.group)
+	fmt.Fprintf(&s, "| measure | value |\n| --- | --- |\n")
+	row := func(k, v string, args ...any) { fmt.Fprintf(&s, "| %s | %s |\n", k, fmt.Sprintf(v, args...)) }
+	row("bets", "%d in %d batches (%.1f MB of CSV)", p.bets, p.batches, float64(p.bytes)/1e6)
+	row("end to end (first agency started → last agency has its winners)", "%.2f s", p.totalSeconds)
+	row("bets per second, end to end", "%.0f", p.betsPerSecond())
+	row("time to the draw", "%.2f s", p.draw)
+	for i, w := range p.winners {
+		row(fmt.Sprintf("time to agency %d's winners", i+1), "%.2f s", w)
+	}
+	row("lottery peak RSS", "%.1f MB", float64(p.lotteryRSS)/1024)
+	row("agency 1 peak RSS", "%.1f MB", float64(p.agencyRSS)/1024)
+	row("raw baseline: one confirming publisher, one acking consumer", "%d messages of %d bytes in %.2f s = %.0f msg/s",
+		b.messages, b.size, b.seconds, float64(b.messages)/b.seconds)
+	row("raw baseline in bets per second", "%.0f", b.betsPerSecond(p))
+	row("pipeline / baseline", "%.0f %%", 100*p.betsPerSecond()/b.betsPerSecond(p))
+	if course != nil {
+		row("course data set: "+fmt.Sprint(course.bets)+" bets, agencies' start → last winners", "%.3f s", course.totalSeconds)
+	}
+	return s.String()
+}
+
+// chart draws the lottery's stored bets over time as an SVG line.
+func chart(p *pipelineResult) []byte {
+	const w, h, m = 640, 360, 50
+	var b bytes.Buffer
+	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" font-family="sans-serif" font-size="12">`+"\n", w, h)
+	fmt.Fprintf(&b, `<rect width="%d" height="%d" fill="white"/>`+"\n", w, h)
+	fmt.Fprintf(&b, `<text x="%d" y="20" text-anchor="middle" font-size="14">Bets stored over time (%d bets, %.2f s end to end)</text>`+"\n", w/2, p.bets, p.totalSeconds)
+	fmt.Fprintf(&b, `<line x1="%d" y1="%d" x2="%d" y2="%d" stroke="black"/>`+"\n", m, h-m, w-m/2, h-m)
+	fmt.Fprintf(&b, `<line x1="%d" y1="%d" x2="%d" y2="%d" stroke="black"/>`+"\n", m, h-m, m, m/2)
+	fmt.Fprintf(&b, `<text x="%d" y="%d" text-anchor="middle">seconds since the first agency started</text>`+"\n", w/2, h-10)
+	fmt.Fprintf(&b, `<text x="15" y="%d" transform="rotate(-90 15 %d)" text-anchor="middle">bets stored</text>`+"\n", h/2, h/2)
+	maxT := max(p.totalSeconds, 1e-3)
+	sx := func(t float64) float64 { return m + t/maxT*float64(w-m-m/2) }
+	sy := func(n int) float64 { return float64(h-m) - float64(n)/float64(max(p.bets, 1))*float64(h-m-m/2) }
+	fmt.Fprintf(&b, `<text x="%d" y="%d" text-anchor="middle">%.2f</text>`+"\n", w-m/2, h-m+15, maxT)
+	fmt.Fprintf(&b, `<text x="%d" y="%d" text-anchor="end">%d</text>`+"\n", m-4, m/2+4, p.bets)
+	b.WriteString(`<polyline fill="none" stroke="#1f77b4" stroke-width="2" points="`)
+	fmt.Fprintf(&b, "%.1f,%.1f ", sx(0), sy(0))
+	step := max(len(p.curve)/500, 1)
+	for i := 0; i < len(p.curve); i += step {
+		fmt.Fprintf(&b, "%.1f,%.1f ", sx(p.curve[i].at), sy(p.curve[i].stored))
+	}
+	if n := len(p.curve); n > 0 {
+		fmt.Fprintf(&b, "%.1f,%.1f", sx(p.curve[n-1].at), sy(p.curve[n-1].stored))
+	}
+	b.WriteString("\"/>\n")
+	fmt.Fprintf(&b, `<line x1="%.1f" y1="%d" x2="%.1f" y2="%d" stroke="#d62728" stroke-dasharray="4"/>`+"\n", sx(p.draw), h-m, sx(p.draw), m/2)
+	fmt.Fprintf(&b, `<text x="%.1f" y="%d" fill="#d62728">draw</text>`+"\n", sx(p.draw)+4, m/2+12)
+	b.WriteString("</svg>\n")
+	return b.Bytes()
+}

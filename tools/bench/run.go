@@ -1,0 +1,318 @@
+package main
+
+import (
+	"archive/zip"
+	"bufio"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// vhosts makes and removes the bench's vhosts through the management API.
+type vhosts struct {
+	api     string
+	amqpURL string
+}
+
+func (v *vhosts) request(method, path, body string) error {
+	req, err := http.NewRequest(method, v.api+path, strings.NewReader(body))
+	if err != nil {
+		return err
+	}
+	u, err := url.Parse(v.amqpURL)
+	if err != nil {
+		return err
+	}
+	pass, _ := u.User.Password()
+	req.SetBasicAuth(u.User.Username(), pass)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return fmt.Errorf("management API: %w (run make broker)", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode >= 300 {
+		b, _ := io.ReadAll(resp.Body)
+		return fmt.Errorf("management API %s %s: %s %s", method, path, resp.Status, b)
+	}
+	return nil
+}
+
+// fresh makes a new vhost and returns its AMQP URL and a function that
+// removes it.
+func (v *vhosts) fresh(name string) (string, func(), error) {
+	if err := v.request(http.MethodPut, "/api/vhosts/"+name, ""); err != nil {
+		return "", nil, err
+	}
+	u, _ := url.Parse(v.amqpURL)
+	perm := `{"configure":".*","write":".*","read":".*"}`
+	if err := v.request(http.MethodPut, "/api/permissions/"+name+"/"+url.PathEscape(u.User.Username()), perm); err != nil {
+		return "", nil, err
+	}
+	u.Path = "/" + name
+	return u.String(), func() { v.request(http.MethodDelete, "/api/vhosts/"+name, "") }, nil
+}
+
+func command(name string, args ...string) *exec.Cmd { return exec.Command(name, args...) }
+
+func generate(o options) ([]string, error) {
+	dir := filepath.Join(o.out, "data")
+	fmt.Printf("action: bench_datos | result: in_progress | agencias: %d | apuestas_por_agencia: %d\n", o.agencies, o.bets)
+	out, err := command(filepath.Join(o.bin, "gendata"), "-agencies", strconv.Itoa(o.agencies),
+		"-bets", strconv.Itoa(o.bets), "-winners", "1,2,3,4,5", "-out", dir).CombinedOutput()
+	if err != nil {
+		return nil, fmt.Errorf("gendata: %v: %s", err, out)
+	}
+	files := make([]string, o.agencies)
+	for i := range files {
+		files[i] = filepath.Join(dir, fmt.Sprintf("agency-%d.csv", i+1))
+	}
+	return files, nil
+}
+
+// point is the lottery's running count of stored bets.
+type point struct {
+	at     float64 // seconds since the first agency started
+	stored int
+}
+
+type pipelineResult struct {
+	name         string
+	bets         int
+	batches      int
+	bytes        int64 // CSV bytes of all batch bodies
+	start        time.Time
+	draw         float64   // seconds to the sorteo line
+	winners      []float64 // seconds to each agency's consulta_ganadores
+	lotteryRSS   int64     // peak, KiB
+	agencyRSS    int64     // peak of agency 1, KiB
+	curve        []point
+	totalSeconds float64
+}
+
+func (p *pipelineResult) betsPerSecond() float64 { return float64(p.bets) / p.totalSeconds }
+
+type proc struct {
+	cmd  *exec.Cmd
+	done chan struct{}
+}
+
+// runPipeline runs the lottery, then every agency at once, and times them
+// from the lines they print.
+func runPipeline(o options, v *vhosts, files []string, name string) (*pipelineResult, error) {
+	vhost := fmt.Sprintf("bench-%d", time.Now().UnixNano())
+	amqpURL, drop, err := v.fresh(vhost)
+	if err != nil {
+		return nil, err
+	}
+	defer drop()
+	dataDir := filepath.Join(o.out, "lottery")
+	if err := os.RemoveAll(dataDir); err != nil {
+		return nil, err
+	}
+	res := &pipelineResult{name: name, winners: make([]float64, len(files))}
+	for _, f := range files {
+		info, err := os.Stat(f)
+		if err != nil {
+			return nil, err
+		}
+		res.bytes += info.Size()
+		n, err := countLines(f)
+		if err != nil {
+			return nil, err
+		}
+		res.bets += n
+		res.batches += (n + o.batch - 1) / o.batch
+	}
+	fmt.Printf("action: bench_pipeline | result: in_progress | corrida: %s | apuestas: %d\n", name, res.bets)
+
+	var mu sync.Mutex
+	ready := make(chan struct{})
+	var readyOnce sync.Once
+	start := func(prog string, onLine func(string, time.Time), env ...string) (*proc, error) {
+		cmd := command(filepath.Join(o.bin, prog))
+		cmd.Env = append(os.Environ(), append([]string{"AMQP_URL=" + amqpURL}, env...)...)
+		out, err := cmd.StdoutPipe()
+		if err != nil {
+			return nil, err
+		}
+		cmd.Stderr = os.Stderr
+		if err := cmd.Start(); err != nil {
+			return nil, err
+		}
+		p := &proc{cmd: cmd, done: make(chan struct{})}
+		go func() {
+			sc := bufio.NewScanner(out)
+			for sc.Scan() {
+				mu.Lock()
+				onLine(sc.Text(), time.Now())
+				mu.Unlock()
+			}
+			cmd.Wait()
+			close(p.done)
+		}()
+		return p, nil
+	}
+	stored := 0
+	lot, err := start("lottery", func(l string, at time.Time) {
+		switch {
+		case strings.Contains(l, "action: lottery_iniciado"):
+			readyOnce.Do(func() { close(ready) })
+		case strings.HasPrefix(l, "action: apuesta_recibida | result: success"):
+			stored += field(l, "cantidad")
+			res.curve = append(res.curve, point{since(res.start, at), stored})
+		case strings.HasPrefix(l, "action: sorteo |"):
+			res.draw = since(res.start, at)
+		case strings.Contains(l, "result: fail"):
+			fmt.Println("lottery:", l)
+		}
+	}, "LOTTERY_AGENCIES="+strconv.Itoa(len(files)), "LOTTERY_DATA_DIR="+dataDir,
+		"LOTTERY_PREFETCH="+strconv.Itoa(o.prefetch), "LOTTERY_GROUP="+strconv.Itoa(o.group))
+	if err != nil {
+		return nil, err
+	}
+	defer func() { lot.cmd.Process.Kill(); <-lot.done }()
+	select {
+	case <-ready:
+	case <-lot.done:
+		return nil, fmt.Errorf("the lottery exited before it was ready")
+	case <-time.After(time.Minute):
+		return nil, fmt.Errorf("the lottery was not ready within a minute")
+	}
+
+	res.start = time.Now()
+	var agencies []*proc
+	for i, f := range files {
+		i := i
+		a, err := start("agency", func(l string, at time.Time) {
+			switch {
+			case strings.HasPrefix(l, "action: consulta_ganadores | result: success"):
+				res.winners[i] = since(res.start, at)
+			case strings.Contains(l, "result: fail"):
+				fmt.Printf("agency %d: %s\n", i+1, l)
+			}
+		}, "CLI_ID="+strconv.Itoa(i+1), "CLI_DATA_FILE="+f,
+			"CLI_BATCH_MAXAMOUNT="+strconv.Itoa(o.batch), "CLI_CONFIRM_WINDOW="+strconv.Itoa(o.window))
+		if err != nil {
+			return nil, err
+		}
+		agencies = append(agencies, a)
+	}
+	for i, a := range agencies {
+		<-a.done
+		if !a.cmd.ProcessState.Success() {
+			return nil, fmt.Errorf("agency %d: %v", i+1, a.cmd.ProcessState)
+		}
+	}
+	mu.Lock()
+	for _, w := range res.winners {
+		res.totalSeconds = max(res.totalSeconds, w)
+	}
+	mu.Unlock()
+	res.agencyRSS = maxRSS(agencies[0].cmd)
+	lot.cmd.Process.Signal(syscall.SIGTERM)
+	<-lot.done
+	res.lotteryRSS = maxRSS(lot.cmd)
+	if stored != res.bets {
+		return nil, fmt.Errorf("the lottery stored %d bets; %d were sent", stored, res.bets)
+	}
+	return res, nil
+}
+
+func maxRSS(cmd *exec.Cmd) int64 {
+	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
+		return ru.Maxrss // KiB on Linux
+	}
+	return 0
+}
+
+// field reads an integer value from a log line.
+func field(line, key string) int {
+	for _, part := range strings.Split(line, "|") {
+		k, v, ok := strings.Cut(strings.TrimSpace(part), ": ")
+		if ok && k == key {
+			n, _ := strconv.Atoi(v)
+			return n
+		}
+	}
+	return 0
+}
+
+func countLines(path string) (int, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	buf := make([]byte, 1<<20)
+	n := 0
+	last := byte('\n')
+	for {
+		m, err := f.Read(buf)
+		for _, c := range buf[:m] {
+			if c == '\n' {
+				n++
+			}
+		}
+		if m > 0 {
+			last = buf[m-1]
+		}
+		if err == io.EOF {
+			if last != '\n' {
+				n++ // a last row without a line break
+			}
+			return n, nil
+		}
+		if err != nil {
+			return 0, err
+		}
+	}
+}
+
+func unzipDataset(zipPath, dir string) ([]string, error) {
+	zr, err := zip.OpenReader(zipPath)
+	if err != nil {
+		return nil, err
+	}
+	defer zr.Close()
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	var files []string
+	for i := 1; ; i++ {
+		name := fmt.Sprintf("agency-%d.csv", i)
+		var zf *zip.File
+		for _, f := range zr.File {
+			if filepath.Base(f.Name) == name {
+				zf = f
+			}
+		}
+		if zf == nil {
+			return files, nil
+		}
+		rc, err := zf.Open()
+		if err != nil {
+			return nil, err
+		}
+		path := filepath.Join(dir, name)
+		out, err := os.Create(path)
+		if err == nil {
+			_, err = io.Copy(out, rc)
+			out.Close()
+		}
+		rc.Close()
+		if err != nil {
+			return nil, err
+		}
+		files = append(files, path)
+	}
+}
