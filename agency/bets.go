@@ -46,8 +46,8 @@ type chunk struct {
 }
 
 // batches streams the file's bets as CSV bodies of exactly size bets each
-// (only the last may hold fewer), in order. The body is reused: use it before
-// asking for the next.
+// (only the last may hold fewer), in order: each row as the file wrote it,
+// ending in "\r\n". The body is reused: use it before asking for the next.
 func batches(path string, agency, size int) iter.Seq2[chunk, error] {
 	return func(yield func(chunk, error) bool) {
 		f, err := os.Open(path)
@@ -60,7 +60,7 @@ func batches(path string, agency, size int) iter.Seq2[chunk, error] {
 		var body []byte
 		n := 0
 		for {
-			b, err := r.Read()
+			_, err := r.Read() // checked again: the file may have changed since
 			if err == io.EOF {
 				break
 			}
@@ -68,7 +68,7 @@ func batches(path string, agency, size int) iter.Seq2[chunk, error] {
 				yield(chunk{}, fmt.Errorf("read bets: file %s: %w", path, err))
 				return
 			}
-			body = bet.AppendRecord(body, b)
+			body = append(append(body, r.Raw()...), '\r', '\n') // the row as the file wrote it
 			if n++; n == size {
 				if !yield(chunk{body, n}, nil) {
 					return

@@ -15,7 +15,6 @@ package bet
 import (
 	"errors"
 	"fmt"
-	"strconv"
 	"time"
 	"unicode"
 	"unicode/utf8"
@@ -92,27 +91,62 @@ func Parse(agency int, f []string) (Bet, error) {
 }
 
 // ParseDate parses a birthdate written YYYY-MM-DD that is a real calendar date.
+// It does what time.Parse(DateLayout, s) does, several times faster.
 func ParseDate(s string) (time.Time, error) {
-	t, err := time.Parse(DateLayout, s)
-	if err != nil {
-		return time.Time{}, &FieldError{"birthdate", s, "want a real calendar date YYYY-MM-DD"}
+	if len(s) == 10 && s[4] == '-' && s[7] == '-' {
+		y, m, d := digits(s[0:4]), digits(s[5:7]), digits(s[8:10])
+		if y >= 0 && m >= 1 && m <= 12 && d >= 1 && d <= daysIn(time.Month(m), y) {
+			return time.Date(y, time.Month(m), d, 0, 0, 0, 0, time.UTC), nil
+		}
 	}
-	return t, nil
+	return time.Time{}, &FieldError{"birthdate", s, "want a real calendar date YYYY-MM-DD"}
+}
+
+// digits is the value of s, all ASCII digits, or -1.
+func digits(s string) int {
+	n := 0
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return -1
+		}
+		n = n*10 + int(s[i]-'0')
+	}
+	return n
+}
+
+func daysIn(m time.Month, year int) int {
+	switch m {
+	case time.February:
+		if year%4 == 0 && (year%100 != 0 || year%400 == 0) {
+			return 29
+		}
+		return 28
+	case time.April, time.June, time.September, time.November:
+		return 30
+	}
+	return 31
 }
 
 // ParseNumber parses a bet number: ASCII digits, 0 to 9999.
 func ParseNumber(s string) (int, error) {
-	if !allDigits(s) || len(s) > 9 {
-		return 0, &FieldError{"number", s, "want an integer 0-9999"}
+	n := -1
+	if len(s) <= 9 {
+		n = digits(s)
 	}
-	n, _ := strconv.Atoi(s) // cannot fail: at most nine digits
-	if n > MaxNumber {
+	if s == "" || n < 0 || n > MaxNumber {
 		return 0, &FieldError{"number", s, "want an integer 0-9999"}
 	}
 	return n, nil
 }
 
 func checkName(field, s string) error {
+	ascii := s != ""
+	for i := 0; i < len(s) && ascii; i++ {
+		ascii = s[i] >= 0x20 && s[i] < 0x7f // printable ASCII: nothing more to check
+	}
+	if ascii {
+		return nil
+	}
 	switch {
 	case s == "":
 		return &FieldError{field, s, "empty"}

@@ -2,9 +2,11 @@ package bet
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -216,5 +218,85 @@ func TestAppendRecordRoundTrip(t *testing.T) {
 	// A line break inside a name is a control character: the reader refuses it.
 	if err == nil || !strings.Contains(err.Error(), "control character") {
 		t.Errorf("Read() = %v; want a control character error", err)
+	}
+}
+
+func TestReaderQuotingAndLines(t *testing.T) {
+	in := "\ufeff\"Ana\nMaría\",B,1,2000-01-01,1\r\n" + // a quoted line break: a control character, refused
+		"x"
+	r := NewReader(strings.NewReader(in), 1)
+	if _, err := r.Read(); err == nil || !strings.Contains(err.Error(), "line 1: first_name") {
+		t.Errorf("Read() = %v; want line 1 first_name error", err)
+	}
+
+	in = "\"Ana \"\"la\"\" , x\",B,1,2000-01-01,1\r\n\r\nC,D,2,2000-01-02,2\n" + `E,F"x,3,2000-01-03,3` + "\n"
+	r = NewReader(strings.NewReader(in), 1)
+	b, err := r.Read()
+	if err != nil || b.FirstName != `Ana "la" , x` {
+		t.Fatalf("Read() = %+v, %v; want first name %q", b, err, `Ana "la" , x`)
+	}
+	if got := r.Raw(); got != `"Ana ""la"" , x",B,1,2000-01-01,1` {
+		t.Errorf("Raw() = %q; want the row as written", got)
+	}
+	if b, err = r.Read(); err != nil || b.FirstName != "C" {
+		t.Errorf("Read() after a blank line = %+v, %v; want C", b, err)
+	}
+	if _, err = r.Read(); err == nil || !strings.Contains(err.Error(), "line 4: bare \"") {
+		t.Errorf("Read() = %v; want a bare-quote error on line 4", err)
+	}
+	for _, bad := range []string{`"A"x,B,1,2000-01-01,1`, `"A,B,1,2000-01-01,1`} {
+		if _, err := NewReader(strings.NewReader(bad), 1).Read(); !errors.Is(err, ErrQuote) {
+			t.Errorf("Read(%q) = %v; want ErrQuote", bad, err)
+		}
+	}
+}
+
+// TestReaderAcrossChunks reads more than one read buffer, with rows that
+// straddle the boundary, and finds an error's line far into the input.
+func TestReaderAcrossChunks(t *testing.T) {
+	var b strings.Builder
+	const rows = 20000
+	for i := range rows {
+		fmt.Fprintf(&b, "\"N, %d\",Pérez,%d,2000-01-01,%d\r\n", i, i, i%10000)
+	}
+	r := NewReader(strings.NewReader(b.String()), 2)
+	for i := range rows {
+		x, err := r.Read()
+		if err != nil {
+			t.Fatalf("row %d: %v", i+1, err)
+		}
+		if want := fmt.Sprintf("N, %d", i); x.FirstName != want || x.Document != strconv.Itoa(i) {
+			t.Fatalf("row %d = %+v; want first name %q", i+1, x, want)
+		}
+	}
+	if _, err := r.Read(); err != io.EOF {
+		t.Errorf("after the last row: %v; want io.EOF", err)
+	}
+	b.WriteString("A,B,1,2000-01-01,99999\n")
+	r = NewReader(strings.NewReader(b.String()), 2)
+	var err error
+	for err == nil {
+		_, err = r.Read()
+	}
+	if !strings.Contains(err.Error(), fmt.Sprintf("line %d: number", rows+1)) {
+		t.Errorf("error = %v; want it on line %d", err, rows+1)
+	}
+}
+
+// TestParseDateMatchesTimeParse compares the fast date parser with
+// time.Parse over every day of several years and many malformed strings.
+func TestParseDateMatchesTimeParse(t *testing.T) {
+	var cases []string
+	for d := date("1899-12-25"); d.Year() < 2005; d = d.AddDate(0, 0, 1) {
+		cases = append(cases, d.Format(DateLayout))
+	}
+	cases = append(cases, "2000-02-29", "1900-02-29", "2100-02-29", "2000-02-30", "2000-13-01", "2000-00-10",
+		"2000-01-00", "2000-1-01", "2000/01/01", "20000-01-01", "2000-01-1a", "+200-01-01", "", "0000-01-01", "9999-12-31")
+	for _, s := range cases {
+		want, wantErr := time.Parse(DateLayout, s)
+		got, err := ParseDate(s)
+		if (err != nil) != (wantErr != nil) || (err == nil && !got.Equal(want)) {
+			t.Errorf("ParseDate(%q) = %v, %v; time.Parse gives %v, %v", s, got, err, want, wantErr)
+		}
 	}
 }

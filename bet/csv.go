@@ -1,14 +1,8 @@
 package bet
 
 import (
-	"bufio"
-	"bytes"
-	"encoding/csv"
-	"errors"
 	"fmt"
-	"io"
 	"strconv"
-	"strings"
 	"time"
 )
 
@@ -50,7 +44,7 @@ func AppendDate(dst []byte, t time.Time) []byte {
 }
 
 func appendField(dst []byte, s string) []byte {
-	if !strings.ContainsAny(s, ",\"\r\n") {
+	if !needsQuotes(s) {
 		return append(dst, s...)
 	}
 	dst = append(dst, '"')
@@ -73,43 +67,15 @@ func (e *LineError) Error() string { return fmt.Sprintf("line %d: %v", e.Line, e
 
 func (e *LineError) Unwrap() error { return e.Err }
 
-// Reader reads bets from CSV rows of first_name, last_name, document,
-// birthdate and number: no header, UTF-8 with an optional byte-order mark,
-// "\r\n" or "\n" line endings, fields possibly quoted. Every row is checked
-// with [Parse]. It streams: memory does not grow with the input.
-type Reader struct {
-	csv    *csv.Reader
-	agency int
-}
 
-var bom = []byte{0xEF, 0xBB, 0xBF}
-
-// NewReader returns a Reader whose bets belong to agency.
-func NewReader(r io.Reader, agency int) *Reader {
-	br := bufio.NewReader(r)
-	if p, err := br.Peek(len(bom)); err == nil && bytes.Equal(p, bom) {
-		br.Discard(len(bom)) //nolint:errcheck // cannot fail after a successful Peek
-	}
-	c := csv.NewReader(br)
-	c.FieldsPerRecord = -1 // counted by Parse, with a clearer message
-	c.ReuseRecord = true
-	return &Reader{csv: c, agency: agency}
-}
-
-// Read returns the next bet, io.EOF after the last one, or a *LineError.
-func (r *Reader) Read() (Bet, error) {
-	rec, err := r.csv.Read()
-	if err != nil {
-		var pe *csv.ParseError
-		if errors.As(err, &pe) {
-			return Bet{}, &LineError{Line: pe.StartLine, Err: pe.Err}
+// needsQuotes reports whether QUOTE_MINIMAL quotes s: it holds a comma, a
+// double quote, "\r" or "\n".
+func needsQuotes(s string) bool {
+	for i := 0; i < len(s); i++ {
+		switch s[i] {
+		case ',', '"', '\r', '\n':
+			return true
 		}
-		return Bet{}, err
 	}
-	b, err := Parse(r.agency, rec)
-	if err != nil {
-		line, _ := r.csv.FieldPos(0)
-		return Bet{}, &LineError{Line: line, Err: err}
-	}
-	return b, nil
+	return false
 }

@@ -1,13 +1,11 @@
 package bet
 
 import (
-	"encoding/csv"
 	"errors"
 	"fmt"
 	"io"
 	"iter"
 	"os"
-	"strconv"
 
 	"github.com/loteria-nacional/pipeline/internal/failpoint"
 )
@@ -87,7 +85,8 @@ func (s *Store) Truncate(size int64) error {
 func (s *Store) Close() error { return s.f.Close() }
 
 // LoadBets streams the bets stored in the file at path, in order. It never
-// holds the whole file in memory. A missing file holds no bets.
+// holds the whole file in memory. A missing file holds no bets. The strings
+// of a bet share memory with its neighbours: clone one to keep it long.
 func LoadBets(path string) iter.Seq2[Bet, error] {
 	return func(yield func(Bet, error) bool) {
 		f, err := os.Open(path)
@@ -99,26 +98,14 @@ func LoadBets(path string) iter.Seq2[Bet, error] {
 			return
 		}
 		defer f.Close()
-		r := csv.NewReader(f)
-		r.FieldsPerRecord = 1 + Fields
-		r.ReuseRecord = true
+		r := &Reader{src: f, fields: 1 + Fields, line: 1}
 		for {
-			rec, err := r.Read()
+			b, err := r.Read()
 			if err == io.EOF {
 				return
 			}
 			if err != nil {
 				yield(Bet{}, fmt.Errorf("load bets from %s: %w", path, err))
-				return
-			}
-			agency, err := strconv.Atoi(rec[0])
-			var b Bet
-			if err == nil {
-				b, err = Parse(agency, rec[1:])
-			}
-			if err != nil {
-				line, _ := r.FieldPos(0)
-				yield(Bet{}, fmt.Errorf("load bets from %s: %w", path, &LineError{line, err}))
 				return
 			}
 			if !yield(b, nil) {

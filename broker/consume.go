@@ -38,7 +38,19 @@ func Consume(conn *amqp.Connection, queue string, prefetch int) (*Consumer, erro
 		ch.Close()
 		return nil, fmt.Errorf("consume %q: %w", queue, err)
 	}
-	return &Consumer{ch: ch, tag: tag, deliveries: d, closed: closed}, nil
+	// amqp091 hands deliveries over an unbuffered channel, so a reader that
+	// takes "whatever has already arrived" without blocking finds nothing
+	// until the library's goroutine comes round again: group commits would
+	// shrink to one message. A buffer as deep as the prefetch fixes that.
+	// The goroutine ends when amqp091 closes d (cancel, channel close).
+	buffered := make(chan amqp.Delivery, max(prefetch, 1))
+	go func() {
+		defer close(buffered)
+		for x := range d {
+			buffered <- x
+		}
+	}()
+	return &Consumer{ch: ch, tag: tag, deliveries: buffered, closed: closed}, nil
 }
 
 // Err says why the channel closed, once Deliveries is closed: the broker's

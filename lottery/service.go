@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"time"
 
 	amqp "github.com/rabbitmq/amqp091-go"
@@ -161,6 +162,7 @@ func (l *lottery) handleBets(ctx context.Context, group []amqp.Delivery) error {
 			received = append(received, fields)
 		}
 	}
+	l.log.WithField("mensajes", len(group)).Debug("grupo")
 	failpoint.Hit("lottery/stored-before-sync")
 	if err := l.store.Sync(); err != nil {
 		return err
@@ -444,7 +446,7 @@ func (l *lottery) computeWinners() error {
 			return err
 		}
 		if bet.HasWon(b) {
-			winners[b.Agency] = append(winners[b.Agency], b.Document)
+			winners[b.Agency] = append(winners[b.Agency], strings.Clone(b.Document))
 		}
 	}
 	l.winners = winners

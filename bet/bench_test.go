@@ -1,0 +1,60 @@
+package bet
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"path/filepath"
+	"testing"
+)
+
+func benchInput(n int) []byte {
+	var b bytes.Buffer
+	for i := range n {
+		fmt.Fprintf(&b, "Santiago Lionel,Lorca,%08d,1999-03-17,%d\r\n", 30904465+i, i%10000)
+	}
+	return b.Bytes()
+}
+
+// BenchmarkReader is the cost of reading and validating one bet.
+func BenchmarkReader(b *testing.B) {
+	in := benchInput(1000)
+	b.SetBytes(int64(len(in)) / 1000)
+	b.ReportAllocs()
+	for b.Loop() {
+		r := NewReader(bytes.NewReader(in), 1)
+		for {
+			if _, err := r.Read(); err == io.EOF {
+				break
+			} else if err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*1000), "ns/bet")
+}
+
+// BenchmarkStoreBets is the cost of storing one bet (without fsync).
+func BenchmarkStoreBets(b *testing.B) {
+	r := NewReader(bytes.NewReader(benchInput(1000)), 1)
+	var bets []Bet
+	for {
+		x, err := r.Read()
+		if err != nil {
+			break
+		}
+		bets = append(bets, x)
+	}
+	s, err := OpenStore(filepath.Join(b.TempDir(), "bets.csv"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := s.StoreBets(bets); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*1000), "ns/bet")
+}

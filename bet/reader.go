@@ -1,0 +1,296 @@
+package bet
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"strconv"
+	"strings"
+)
+
+// Errors in the CSV syntax, as encoding/csv words them.
+var (
+	ErrBareQuote  = errors.New(`bare " in non-quoted field`)
+	ErrQuote      = errors.New(`extraneous or missing " in quoted field`)
+	ErrLongRecord = errors.New("record longer than 1 MiB")
+)
+
+const (
+	readSize  = 64 << 10
+	maxRecord = 1 << 20
+)
+
+var bom = []byte{0xEF, 0xBB, 0xBF}
+
+// Reader reads bets from CSV rows of first_name, last_name, document,
+// birthdate and number: no header, UTF-8 with an optional byte-order mark,
+// "\r\n" or "\n" line endings, fields possibly quoted (RFC 4180: a quoted
+// field may hold commas, line breaks and doubled quotes). Blank lines are
+// skipped, as encoding/csv does. Every row is checked with [Parse].
+//
+// It streams, holding one chunk of whole rows at a time, so memory does not
+// grow with the input; and it is fast: a chunk becomes one string, and the
+// fields of the bets it returns are slices of it, so a row costs no
+// allocation unless a field has doubled quotes.
+type Reader struct {
+	src    io.Reader
+	agency int
+	fields int // fields per row: Fields, or 1+Fields for the stored form
+
+	buf      []byte // read, not yet handed out as a chunk
+	scanned  int    // buf[:scanned] is scanned for row ends
+	inQuotes bool   // the scan is inside a quoted field
+	boundary int    // buf[:boundary] holds whole rows
+	eof      bool
+
+	chunk string // whole rows being parsed
+	pos   int    // next byte of chunk
+	line  int    // line of chunk[pos]
+	raw   string // the last row, without its line break
+	rec   []string
+}
+
+// NewReader returns a Reader whose bets belong to agency.
+func NewReader(r io.Reader, agency int) *Reader {
+	return &Reader{src: r, agency: agency, fields: Fields, line: 1}
+}
+
+// Read returns the next bet, io.EOF after the last one, or a *LineError
+// that names the line where the bad row starts.
+func (r *Reader) Read() (Bet, error) {
+	rec, line, err := r.record()
+	if err != nil {
+		return Bet{}, err
+	}
+	agency := r.agency
+	if r.fields == 1+Fields { // the stored form starts with the agency
+		if agency, err = strconv.Atoi(rec[0]); err != nil || agency < 1 {
+			return Bet{}, &LineError{line, &FieldError{"agency", rec[0], "want a positive integer"}}
+		}
+		rec = rec[1:]
+	}
+	b, err := Parse(agency, rec)
+	if err != nil {
+		return Bet{}, &LineError{line, err}
+	}
+	return b, nil
+}
+
+// Raw is the text of the row the last Read returned, as the input wrote
+// it, without its line break.
+func (r *Reader) Raw() string { return r.raw }
+
+// record splits the next non-blank row into fields.
+func (r *Reader) record() ([]string, int, error) {
+	for {
+		if r.pos >= len(r.chunk) {
+			if err := r.nextChunk(); err != nil {
+				return nil, r.line, err
+			}
+		}
+		switch r.chunk[r.pos] {
+		case '\n':
+			r.pos++
+			r.line++
+			continue
+		case '\r':
+			if r.pos+1 < len(r.chunk) && r.chunk[r.pos+1] == '\n' {
+				r.pos += 2
+				r.line++
+				continue
+			}
+		}
+		break
+	}
+	s, start, line := r.chunk, r.pos, r.line
+	r.rec = r.rec[:0]
+	if rec, ok := r.plainRecord(); ok {
+		return rec, line, nil
+	}
+	i := start
+	for {
+		var field string
+		if i < len(s) && s[i] == '"' {
+			// Quoted: up to the closing quote; "" is a quote.
+			var b strings.Builder
+			from, escaped := i+1, false
+			for j := i + 1; ; j++ {
+				if j >= len(s) {
+					return r.fail(line, j, ErrQuote)
+				}
+				if s[j] == '\n' {
+					r.line++
+				}
+				if s[j] != '"' {
+					continue
+				}
+				if j+1 < len(s) && s[j+1] == '"' {
+					b.WriteString(s[from : j+1])
+					from, escaped = j+2, true
+					j++
+					continue
+				}
+				if escaped {
+					b.WriteString(s[from:j])
+					field = b.String()
+				} else {
+					field = s[from:j]
+				}
+				i = j + 1
+				break
+			}
+			if i < len(s) && s[i] != ',' && s[i] != '\n' && !(s[i] == '\r' && i+1 < len(s) && s[i+1] == '\n') && !(s[i] == '\r' && i+1 == len(s)) {
+				return r.fail(line, i, ErrQuote)
+			}
+		} else {
+			j := i
+			for j < len(s) && s[j] != ',' && s[j] != '\n' {
+				if s[j] == '"' {
+					return r.fail(line, j, ErrBareQuote)
+				}
+				j++
+			}
+			field = s[i:j]
+			if (j == len(s) || s[j] == '\n') && strings.HasSuffix(field, "\r") {
+				field = field[:len(field)-1]
+			}
+			i = j
+		}
+		r.rec = append(r.rec, field)
+		if i < len(s) && s[i] == ',' {
+			i++
+			continue
+		}
+		// End of the row: a line break or the end of the input.
+		end := i
+		if end > start && s[end-1] == '\r' {
+			end--
+		}
+		r.raw = s[start:end]
+		if i < len(s) {
+			i++ // the '\n'
+			r.line++
+		}
+		r.pos = i
+		return r.rec, line, nil
+	}
+}
+
+// plainRecord splits the row at r.pos when it has no quotes, the common
+// case, with the fast byte searches of the strings package.
+func (r *Reader) plainRecord() ([]string, bool) {
+	s := r.chunk[r.pos:]
+	end := strings.IndexByte(s, '\n')
+	next := end + 1
+	if end < 0 {
+		end, next = len(s), len(s)
+	}
+	row := s[:end]
+	if strings.IndexByte(row, '"') >= 0 {
+		return nil, false
+	}
+	row = strings.TrimSuffix(row, "\r")
+	r.raw = row
+	for {
+		c := strings.IndexByte(row, ',')
+		if c < 0 {
+			r.rec = append(r.rec, row)
+			break
+		}
+		r.rec = append(r.rec, row[:c])
+		row = row[c+1:]
+	}
+	r.pos += next
+	if next > end {
+		r.line++
+	}
+	return r.rec, true
+}
+
+// fail reports a syntax error and skips the rest of the chunk: the reader
+// cannot find the next row reliably after a quoting error.
+func (r *Reader) fail(line, at int, err error) ([]string, int, error) {
+	r.pos = len(r.chunk)
+	r.src, r.buf, r.eof = nil, nil, true
+	return nil, line, &LineError{Line: line, Err: err}
+}
+
+// nextChunk makes the next whole rows of the input the chunk to parse.
+func (r *Reader) nextChunk() error {
+	r.chunk, r.pos = "", 0
+	for {
+		if r.boundary > 0 {
+			r.chunk = string(r.buf[:r.boundary])
+			n := copy(r.buf, r.buf[r.boundary:])
+			r.buf = r.buf[:n]
+			r.scanned -= r.boundary
+			r.boundary = 0
+			return nil
+		}
+		if r.eof {
+			if len(r.buf) == 0 {
+				return io.EOF
+			}
+			r.chunk = string(r.buf) // the last row, without a line break
+			r.buf = r.buf[:0]
+			r.scanned = 0
+			return nil
+		}
+		if len(r.buf) >= maxRecord {
+			// No row ends in a whole MiB: hand it over; parsing will find
+			// the quoting error or say that the row is too long.
+			r.chunk = string(r.buf)
+			r.buf, r.eof = nil, true
+			if !strings.Contains(r.chunk, "\n") {
+				return &LineError{Line: r.line, Err: ErrLongRecord}
+			}
+			return nil
+		}
+		if err := r.fill(); err != nil {
+			return err
+		}
+	}
+}
+
+// fill reads more input and finds where its last whole row ends.
+func (r *Reader) fill() error {
+	if r.src == nil {
+		r.eof = true
+		return nil
+	}
+	if cap(r.buf)-len(r.buf) < readSize {
+		grown := make([]byte, len(r.buf), 2*cap(r.buf)+readSize)
+		copy(grown, r.buf)
+		r.buf = grown
+	}
+	n, err := r.src.Read(r.buf[len(r.buf) : len(r.buf)+readSize])
+	first := len(r.buf) == 0 && r.line == 1 && r.chunk == "" && r.scanned == 0
+	r.buf = r.buf[:len(r.buf)+n]
+	if first && bytes.HasPrefix(r.buf, bom) {
+		r.buf = r.buf[:copy(r.buf, r.buf[len(bom):])]
+	}
+	fresh := r.buf[r.scanned:]
+	if !r.inQuotes && bytes.IndexByte(fresh, '"') < 0 {
+		// No quotes (the common case): the last line break ends a row.
+		if i := bytes.LastIndexByte(fresh, '\n'); i >= 0 {
+			r.boundary = r.scanned + i + 1
+		}
+	} else {
+		for i := r.scanned; i < len(r.buf); i++ {
+			switch r.buf[i] {
+			case '"':
+				r.inQuotes = !r.inQuotes
+			case '\n':
+				if !r.inQuotes {
+					r.boundary = i + 1
+				}
+			}
+		}
+	}
+	r.scanned = len(r.buf)
+	if err == io.EOF {
+		r.eof = true
+		return nil
+	}
+	return err
+}
