@@ -37,6 +37,12 @@ test: broker ## Run every test (unit, broker integration, end to end) with -race
 test-faults: broker ## Fault-injection suite: random kills, SIGTERMs, failpoints and broker outages (FAULT_SEED, FAULT_ROUNDS, FAULT_BETS, FAULT_COUNT)
 	$(GO) test -race -tags faults -run TestFaults -count=1 -timeout 25m -v ./e2e 2>&1 | grep -v 'harness_test.go.*result: success' ; test $${PIPESTATUS[0]} -eq 0
 
+.PHONY: bench
+bench: build broker ## Benchmark the pipeline against a raw baseline (BENCH_BETS per agency, default 1000000); writes bench-results/
+	$(GO) build -o $(BIN)/ ./tools/bench
+	$(BIN)/bench -agencies $(AGENCIES) -bets $(or $(BENCH_BETS),1000000) -dataset ../shared/tp0-dataset/dataset.zip
+	$(GO) test -run '^$$' -bench . -benchtime 2000x ./bet
+
 .PHONY: lint
 lint: ## gofmt and go vet
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); exit 1; }

@@ -55,6 +55,15 @@ func NewReader(r io.Reader, agency int) *Reader {
 	return &Reader{src: r, agency: agency, fields: Fields, line: 1}
 }
 
+// NewBytesReader returns a Reader over b, a whole input held in memory,
+// such as a message body: its rows are parsed in place of one string.
+func NewBytesReader(b []byte, agency int) *Reader {
+	if bytes.HasPrefix(b, bom) {
+		b = b[len(bom):]
+	}
+	return &Reader{agency: agency, fields: Fields, line: 1, chunk: string(b), eof: true}
+}
+
 // Read returns the next bet, io.EOF after the last one, or a *LineError
 // that names the line where the bad row starts.
 func (r *Reader) Read() (Bet, error) {

@@ -80,7 +80,7 @@ func ParseMode(s string) (Mode, error) {
 	return "", fmt.Errorf("topology mode %q: want %q or %q", s, Declare, Verify)
 }
 
-func classic() amqp.Table { return amqp.Table{"x-queue-type": "classic"} }
+func classic() amqp.Table { return amqp.Table{"x-queue-type": "classic", "x-queue-version": int32(2)} }
 
 func routed() amqp.Table { return amqp.Table{"alternate-exchange": UnroutedExchange} }
 

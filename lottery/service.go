@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -228,7 +227,7 @@ func (l *lottery) takeBatch(d amqp.Delivery) (logrus.Fields, error) {
 		return nil, rejectf(b.Agency, b.Seq, "batch %q: agency %d announced only %d batches", d.MessageId, b.Agency, a.batches)
 	}
 	l.bets = l.bets[:0]
-	r := bet.NewReader(bytes.NewReader(b.Body), b.Agency)
+	r := bet.NewBytesReader(b.Body, b.Agency)
 	for {
 		x, err := r.Read()
 		if err == io.EOF {

@@ -42,9 +42,15 @@ func runBaseline(o options, v *vhosts, p *pipelineResult) (*baselineResult, erro
 		return nil, err
 	}
 	defer conn.Close()
+	var args amqp.Table // the bets queue's: the same kind of queue
+	for _, q := range broker.ForAgencies().Queues {
+		if q.Name == broker.BetsQueue {
+			args = q.Args
+		}
+	}
 	topo := broker.Topology{
 		Exchanges: []broker.Exchange{{Name: "baseline", Kind: amqp.ExchangeDirect}},
-		Queues:    []broker.Queue{{Name: "baseline", Args: amqp.Table{"x-queue-type": "classic"}}},
+		Queues:    []broker.Queue{{Name: "baseline", Args: args}},
 		Bindings:  []broker.Binding{{Exchange: "baseline", Queue: "baseline", Key: "baseline"}},
 	}
 	if err := topo.Apply(conn, broker.Declare); err != nil {
