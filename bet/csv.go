@@ -67,7 +67,6 @@ func (e *LineError) Error() string { return fmt.Sprintf("line %d: %v", e.Line, e
 
 func (e *LineError) Unwrap() error { return e.Err }
 
-
 // needsQuotes reports whether QUOTE_MINIMAL quotes s: it holds a comma, a
 // double quote, "\r" or "\n".
 func needsQuotes(s string) bool {

@@ -45,7 +45,7 @@ func envInt(name string, def int) int {
 
 type tally struct {
 	kills, terms, restarts, failpoints, closes, appRestarts, nodeRestarts int
-	betsChecked, duplicates, lost                                       int
+	betsChecked, duplicates, lost                                         int
 }
 
 func TestFaults(t *testing.T) {
