@@ -5,8 +5,10 @@
 //
 // # Topology
 //
-// Everything is durable; every queue is a classic queue, declared with an
-// explicit x-queue-type (a feature RabbitMQ 3.10 and 4.x share).
+// Everything is durable; every queue is a classic queue with version 2
+// storage, declared with explicit x-queue-type and x-queue-version
+// arguments (RabbitMQ 3.10 and 4.x both take them; in 4.x version 2 is the
+// only classic storage).
 //
 //	exchange   kind    routing key          queue               consumer
 //	bets       direct  batch, finished      lottery.bets        lottery

@@ -156,7 +156,7 @@ func TestSIGTERM(t *testing.T) {
 		var agencies []*proc
 		for i, f := range files {
 			agencies = append(agencies, w.start("agency-"+strconv.Itoa(i+1), "agency",
-				"CLI_ID="+strconv.Itoa(i+1), "CLI_DATA_FILE="+f, "CLI_BATCH_MAXAMOUNT=10"))
+				"CLI_ID="+strconv.Itoa(i+1), "CLI_DATA_FILE="+f, "CLI_BATCH_MAXAMOUNT=10", "CLI_CONFIRM_WINDOW=1"))
 		}
 		w.waitFor("lottery", exitWithin, "apuesta_recibida")
 		if code := lot.stop(t, stopWithin); code != 0 {
@@ -182,8 +182,11 @@ func TestSIGTERM(t *testing.T) {
 		dataDir := filepath.Join(w.dir, "lottery")
 		lot := w.start("lottery", "lottery", "LOTTERY_AGENCIES=2", "LOTTERY_DATA_DIR="+dataDir)
 		env1 := []string{"CLI_ID=1", "CLI_DATA_FILE=" + files[0], "CLI_BATCH_MAXAMOUNT=10"}
-		a1 := w.start("agency-1", "agency", env1...)
+		a1 := w.start("agency-1", "agency", append(env1, "CLI_CONFIRM_WINDOW=1")...)
 		w.waitFor("lottery", exitWithin, "apuesta_recibida", "agencia: 1")
+		if a1.exited() {
+			t.Fatal("agency 1 finished before its SIGTERM: the test would prove nothing")
+		}
 		if code := a1.stop(t, stopWithin); code != 0 {
 			t.Errorf("agency exited %d on SIGTERM while sending; want 0", code)
 		}

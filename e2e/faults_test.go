@@ -86,12 +86,15 @@ func faultRound(t *testing.T, rng *rand.Rand, betsPer, faults int, dataSeed uint
 	w := &world{t: t, url: node.URL, dir: t.TempDir()}
 	defer w.dump()
 	const agencies = 5
-	batch := []int{50, 100, 200}[rng.IntN(3)]
+	// Small batches and windows stretch a round over seconds, so that the
+	// faults land while the programs work.
+	batch := []int{5, 10, 20}[rng.IntN(3)]
+	window := []int{1, 4, 16}[rng.IntN(3)]
 	winners := []int{rng.IntN(4), rng.IntN(4), rng.IntN(4), rng.IntN(4), rng.IntN(4)}
 	files := w.gendataSeed(betsPer, dataSeed, winners...)
 	dataDir := filepath.Join(w.dir, "lottery")
 	lotEnv := []string{"LOTTERY_AGENCIES=" + strconv.Itoa(agencies), "LOTTERY_DATA_DIR=" + dataDir, "LOTTERY_GROUP=" + strconv.Itoa(1+rng.IntN(64))}
-	t.Logf("batch %d, group %s, winners %v", batch, lotEnv[2], winners)
+	t.Logf("batch %d, window %d, %s, winners %v", batch, window, lotEnv[2], winners)
 
 	incarnation := map[string]int{}
 	startLottery := func() *proc {
@@ -108,7 +111,8 @@ func faultRound(t *testing.T, rng *rand.Rand, betsPer, faults int, dataSeed uint
 		name := "agency-" + strconv.Itoa(id)
 		incarnation[name]++
 		return up(w, w.start(fmt.Sprintf("%s#%d", name, incarnation[name]), "agency",
-			"CLI_ID="+strconv.Itoa(id), "CLI_DATA_FILE="+files[id-1], "CLI_BATCH_MAXAMOUNT="+strconv.Itoa(batch)))
+			"CLI_ID="+strconv.Itoa(id), "CLI_DATA_FILE="+files[id-1], "CLI_BATCH_MAXAMOUNT="+strconv.Itoa(batch),
+			"CLI_CONFIRM_WINDOW="+strconv.Itoa(window)))
 	}
 
 	lot := startLottery()

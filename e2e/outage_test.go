@@ -41,9 +41,17 @@ func TestBrokerOutage(t *testing.T) {
 			var agencies []*proc
 			for i, f := range files {
 				id := strconv.Itoa(i + 1)
-				agencies = append(agencies, w.start("agency-"+id, "agency", "CLI_ID="+id, "CLI_DATA_FILE="+f, "CLI_BATCH_MAXAMOUNT=10"))
+				// Small batches, one unconfirmed at a time: slow enough that the
+				// fault lands mid-send, whatever the machine.
+				agencies = append(agencies, w.start("agency-"+id, "agency", "CLI_ID="+id, "CLI_DATA_FILE="+f,
+					"CLI_BATCH_MAXAMOUNT=4", "CLI_CONFIRM_WINDOW=1"))
 			}
 			w.waitFor("lottery", exitWithin, "apuesta_recibida")
+			for _, a := range agencies {
+				if a.exited() {
+					t.Fatalf("%s finished before the fault: the test would prove nothing", a.name)
+				}
+			}
 			tc.fault(node)
 			for _, a := range agencies {
 				if code := a.wait(t, exitWithin); code != 0 {
@@ -56,7 +64,7 @@ func TestBrokerOutage(t *testing.T) {
 			for _, name := range []string{"lottery", "agency-1", "agency-2"} {
 				w.waitFor(name, time.Second, "action: reconexion", "result: in_progress")
 			}
-			check(t, w, files, 10, winners, filepath.Join(dataDir, "bets.csv"))
+			check(t, w, files, 4, winners, filepath.Join(dataDir, "bets.csv"))
 		})
 	}
 }
