@@ -28,7 +28,7 @@ import (
 // from its file, and the draw made exactly once.
 //
 // FAULT_SEED (default: the clock), FAULT_ROUNDS (5), FAULT_BETS (bets per
-// agency, 40000: 200,000 in all) and FAULT_COUNT (faults per round, 8).
+// agency, 40000: 200,000 in all) and FAULT_COUNT (faults per round, 12).
 
 var lotteryFailpoints = []string{
 	"store/torn", "lottery/stored-before-sync", "lottery/synced-before-journal",
@@ -53,7 +53,7 @@ func TestFaults(t *testing.T) {
 	if v, err := strconv.ParseUint(os.Getenv("FAULT_SEED"), 10, 64); err == nil {
 		seed = v
 	}
-	rounds, betsPer, faults := envInt("FAULT_ROUNDS", 5), envInt("FAULT_BETS", 40000), envInt("FAULT_COUNT", 8)
+	rounds, betsPer, faults := envInt("FAULT_ROUNDS", 5), envInt("FAULT_BETS", 40000), envInt("FAULT_COUNT", 12)
 	t.Logf("fault suite: seed %d (rerun with FAULT_SEED=%d), %d rounds, 5 agencies x %d bets, %d faults a round", seed, seed, rounds, betsPer, faults)
 	var total tally
 	for round := 1; round <= rounds; round++ {
