@@ -9,16 +9,18 @@ import (
 	"github.com/loteria-nacional/pipeline/envconf"
 )
 
-var settings = []envconf.Setting{
-	{Name: "AMQP_URL", Default: "amqp://guest:guest@localhost:5672/", Help: "broker URL; a vhost in its path is used"},
-	{Name: "LOG_LEVEL", Default: "info", Help: "debug, info, warn or error"},
-	{Name: "CLI_ID", Default: "", Help: "this agency's number, 1…N (required)"},
-	{Name: "CLI_DATA_FILE", Default: ".data/agency-{CLI_ID}.csv", Help: "the agency's CSV of bets"},
-	{Name: "CLI_BATCH_MAXAMOUNT", Default: "500", Help: "bets per batch (the course's batch.maxAmount)"},
-	{Name: "CLI_CONFIRM_WINDOW", Default: "64", Help: "batches published and not yet confirmed at once"},
-	{Name: "CLI_WINNERS_TIMEOUT_SECONDS", Default: "0", Help: "give up waiting for the winners after this long; 0 waits until stopped"},
-	{Name: "TOPOLOGY_MODE", Default: "declare", Help: "declare the topology, or verify it passively (definitions.json owns it)"},
+// settings lists every setting with its default, for loading and for -h.
+func settings() []envconf.Setting {
+	return append(envconf.Shared(), []envconf.Setting{
+		{Name: "CLI_ID", Default: "", Help: "this agency's number, 1…N (required)"},
+		{Name: "CLI_DATA_FILE", Default: defaultDataFile, Help: "the agency's CSV of bets"},
+		{Name: "CLI_BATCH_MAXAMOUNT", Default: "500", Help: "bets per batch (the course's batch.maxAmount)"},
+		{Name: "CLI_CONFIRM_WINDOW", Default: "64", Help: "batches published and not yet confirmed at once"},
+		{Name: "CLI_WINNERS_TIMEOUT_SECONDS", Default: "0", Help: "give up waiting for the winners after this long; 0 waits until stopped"},
+	}...)
 }
+
+const defaultDataFile = ".data/agency-{CLI_ID}.csv"
 
 type config struct {
 	broker         broker.Config
@@ -33,7 +35,7 @@ type config struct {
 }
 
 func loadConfig(args []string, getenv func(string) string, stdout io.Writer) (config, error) {
-	v, err := envconf.Load("agency", settings, args, getenv, stdout)
+	v, err := envconf.Load("agency", settings(), args, getenv, stdout)
 	if err != nil {
 		return config{}, err
 	}
@@ -50,7 +52,7 @@ func loadConfig(args []string, getenv func(string) string, stdout io.Writer) (co
 	}
 	c.broker = broker.Config{URL: v.String("AMQP_URL"), Name: fmt.Sprintf("agency-%d", c.id)}
 	c.user = broker.User(c.broker.URL)
-	if c.dataFile == settings[3].Default {
+	if c.dataFile == defaultDataFile {
 		c.dataFile = fmt.Sprintf(".data/agency-%d.csv", c.id)
 	}
 	mode, err := broker.ParseMode(v.String("TOPOLOGY_MODE"))

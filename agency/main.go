@@ -8,7 +8,6 @@ package main
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"os"
 	"os/signal"
@@ -43,11 +42,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	if err != nil {
 		return err
 	}
-	lvl, err := logrus.ParseLevel(cfg.logLevel)
-	if err != nil {
-		return fmt.Errorf("setting LOG_LEVEL: %w", err)
+	if err := logfmt.SetLevel(log, cfg.logLevel); err != nil {
+		return err
 	}
-	log.SetLevel(lvl)
 	total, fingerprint, err := checkFile(cfg.dataFile, cfg.id, cfg.batchSize)
 	if err != nil {
 		return err

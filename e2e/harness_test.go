@@ -15,9 +15,11 @@ import (
 	"testing"
 	"time"
 
+	amqp "github.com/rabbitmq/amqp091-go"
 	"go.uber.org/goleak"
 
 	"github.com/loteria-nacional/pipeline/bet"
+	"github.com/loteria-nacional/pipeline/broker"
 	"github.com/loteria-nacional/pipeline/internal/brokertest"
 )
 
@@ -319,4 +321,22 @@ func (w *world) gendataSeed(bets int, seed uint64, winners ...int) []string {
 		paths[i] = filepath.Join(w.dir, "input", fmt.Sprintf("agency-%d.csv", i+1))
 	}
 	return paths
+}
+
+// publish sends msgs to the bets exchange of the world's broker with routing
+// key key, each confirmed, as something other than an agency would.
+func (w *world) publish(key string, msgs ...amqp.Publishing) {
+	w.t.Helper()
+	pub, err := broker.NewPublisher(brokertest.Dial(w.t, w.url), 1)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	defer pub.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	for _, m := range msgs {
+		if err := pub.PublishConfirmed(ctx, broker.BetsExchange, key, m); err != nil {
+			w.t.Fatal(err)
+		}
+	}
 }

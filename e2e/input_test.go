@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"context"
 	"os"
 	"path/filepath"
 	"strings"
@@ -98,14 +97,6 @@ func TestLotteryDeadLettersBadMessages(t *testing.T) {
 	lot := w.start("lottery", "lottery", "LOTTERY_AGENCIES=1", "LOTTERY_DATA_DIR="+filepath.Join(w.dir, "lottery"))
 	w.waitFor("lottery", 30*time.Second, "lottery_iniciado")
 
-	conn := brokertest.Dial(t, w.url)
-	pub, err := broker.NewPublisher(conn, 1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pub.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
 	bad := []struct {
 		key    string
 		msg    amqp.Publishing
@@ -118,9 +109,7 @@ func TestLotteryDeadLettersBadMessages(t *testing.T) {
 		{broker.FinishedKey, amqp.Publishing{Type: broker.TypeFinished, Headers: amqp.Table{"agency": int32(1)}, Body: []byte("{not json")}, "decode finished message"},
 	}
 	for _, b := range bad {
-		if err := pub.PublishConfirmed(ctx, broker.BetsExchange, b.key, b.msg); err != nil {
-			t.Fatal(err)
-		}
+		w.publish(b.key, b.msg)
 	}
 	a := w.start("agency-1", "agency", "CLI_ID=1", "CLI_DATA_FILE="+files[0])
 	if code := a.wait(t, exitWithin); code != 0 {
@@ -135,7 +124,7 @@ func TestLotteryDeadLettersBadMessages(t *testing.T) {
 		t.Errorf("lottery exited %d; want 0", code)
 	}
 
-	ch := brokertest.Channel(t, conn)
+	ch := brokertest.Channel(t, brokertest.Dial(t, w.url))
 	for i := range bad {
 		d, ok, err := ch.Get(broker.DeadQueue, false)
 		if err != nil || !ok {
@@ -163,21 +152,9 @@ func TestLotteryWaitsAndSaysForWhat(t *testing.T) {
 	}
 	w.waitFor("agency-1", time.Second, "result: fail", "no answer within 2s")
 
-	conn := brokertest.Dial(t, w.url)
-	pub, err := broker.NewPublisher(conn, 1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pub.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
 	// Agency 2 announces 3 batches and 30 bets that never come, twice.
-	for range 2 {
-		fin := broker.Finished{Agency: 2, Batches: 3, Bets: 30}.Publishing()
-		if err := pub.PublishConfirmed(ctx, broker.BetsExchange, broker.FinishedKey, fin); err != nil {
-			t.Fatal(err)
-		}
-	}
+	fin := broker.Finished{Agency: 2, Batches: 3, Bets: 30}.Publishing()
+	w.publish(broker.FinishedKey, fin, fin)
 	w.waitFor("lottery", 10*time.Second, "fin_duplicado", "agencia: 2")
 	w.waitFor("lottery", 10*time.Second, "esperando_sorteo", "result: in_progress",
 		"agencias_sin_finalizar: 3", "apuestas_pendientes: 30", "lotes_pendientes: 3")
@@ -198,23 +175,13 @@ func TestOversizedMessageIsDeadLettered(t *testing.T) {
 	defer w.dump()
 	lot := w.start("lottery", "lottery", "LOTTERY_AGENCIES=1", "LOTTERY_DATA_DIR="+filepath.Join(w.dir, "lottery"))
 	w.waitFor("lottery", 30*time.Second, "lottery_iniciado")
-	conn := brokertest.Dial(t, w.url)
-	pub, err := broker.NewPublisher(conn, 1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pub.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
 	big := broker.Batch{Agency: 1, Seq: 1, Bets: 1, Body: make([]byte, broker.MaxMessageBytes+1)}.Publishing()
-	if err := pub.PublishConfirmed(ctx, broker.BetsExchange, broker.BatchKey, big); err != nil {
-		t.Fatal(err)
-	}
+	w.publish(broker.BatchKey, big)
 	w.waitFor("lottery", 30*time.Second, "apuesta_recibida", "result: fail", "over the")
 	if code := lot.stop(t, stopWithin); code != 0 {
 		t.Errorf("lottery exited %d; want 0", code)
 	}
-	if n := brokertest.Count(t, conn, broker.DeadQueue); n != 1 {
+	if n := brokertest.Count(t, brokertest.Dial(t, w.url), broker.DeadQueue); n != 1 {
 		t.Errorf("dead-letter queue holds %d messages; want the oversized one", n)
 	}
 }

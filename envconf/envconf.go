@@ -25,6 +25,15 @@ type Setting struct {
 	Help    string
 }
 
+// Shared lists the settings both programs read, first in their -h.
+func Shared() []Setting {
+	return []Setting{
+		{Name: "AMQP_URL", Default: "amqp://guest:guest@localhost:5672/", Help: "broker URL; a vhost in its path is used"},
+		{Name: "LOG_LEVEL", Default: "info", Help: "debug, info, warn or error"},
+		{Name: "TOPOLOGY_MODE", Default: "declare", Help: "declare the topology, or verify it passively (definitions.json owns it)"},
+	}
+}
+
 // Values holds the resolved settings.
 type Values struct {
 	m    map[string]string
@@ -70,7 +79,7 @@ func Load(program string, settings []Setting, args []string, getenv func(string)
 func Usage(w io.Writer, program string, settings []Setting) {
 	fmt.Fprintf(w, "Usage: %s\n\nSettings, from the environment or the file named by %s (KEY=VALUE lines):\n", program, FileVar)
 	for _, s := range settings {
-		fmt.Fprintf(w, "  %-22s %s (default %q)\n", s.Name, s.Help, s.Default)
+		fmt.Fprintf(w, "  %-28s %s (default %q)\n", s.Name, s.Help, s.Default)
 	}
 }
 

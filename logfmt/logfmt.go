@@ -94,12 +94,17 @@ func New(w io.Writer, level string) (*logrus.Logger, error) {
 	if level == "" {
 		level = "info"
 	}
+	return log, SetLevel(log, level)
+}
+
+// SetLevel sets log's level from the LOG_LEVEL setting.
+func SetLevel(log *logrus.Logger, level string) error {
 	lvl, err := logrus.ParseLevel(level)
 	if err != nil {
-		return nil, err
+		return fmt.Errorf("setting LOG_LEVEL=%q: want debug, info, warn or error", level)
 	}
 	log.SetLevel(lvl)
-	return log, nil
+	return nil
 }
 
 // Discard returns a logger that writes nothing, for tests.

@@ -9,18 +9,18 @@ import (
 	"github.com/loteria-nacional/pipeline/envconf"
 )
 
-var settings = []envconf.Setting{
-	{Name: "AMQP_URL", Default: "amqp://guest:guest@localhost:5672/", Help: "broker URL; a vhost in its path is used"},
-	{Name: "LOG_LEVEL", Default: "info", Help: "debug, info, warn or error"},
-	{Name: "LOTTERY_AGENCIES", Default: "5", Help: "agencies 1…N take part in the draw"},
-	{Name: "LOTTERY_DATA_DIR", Default: "data", Help: "where bets.csv and the journal live"},
-	{Name: "LOTTERY_PREFETCH", Default: "256", Help: "unacked bet batches the broker may hand the lottery at once"},
-	{Name: "LOTTERY_GROUP", Default: "64", Help: "batches stored and made durable together (group commit)"},
-	{Name: "LOTTERY_STATUS_SECONDS", Default: "5", Help: "how often to log what the draw still waits for"},
-	{Name: "LOTTERY_DRAIN_SECONDS", Default: "10", Help: "how long in-flight work may take after SIGTERM"},
-	{Name: "LOTTERY_IDENTITY", Default: "header", Help: "how to know the sender: header (agency header) or user (validated AMQP user-id)"},
-	{Name: "LOTTERY_USER_PATTERN", Default: "agency-{id}", Help: "with LOTTERY_IDENTITY=user, the user name of agency {id}"},
-	{Name: "TOPOLOGY_MODE", Default: "declare", Help: "declare the topology, or verify it passively (definitions.json owns it)"},
+// settings lists every setting with its default, for loading and for -h.
+func settings() []envconf.Setting {
+	return append(envconf.Shared(), []envconf.Setting{
+		{Name: "LOTTERY_AGENCIES", Default: "5", Help: "agencies 1…N take part in the draw"},
+		{Name: "LOTTERY_DATA_DIR", Default: "data", Help: "where bets.csv and the journal live"},
+		{Name: "LOTTERY_PREFETCH", Default: "256", Help: "unacked bet batches the broker may hand the lottery at once"},
+		{Name: "LOTTERY_GROUP", Default: "64", Help: "batches stored and made durable together (group commit)"},
+		{Name: "LOTTERY_STATUS_SECONDS", Default: "5", Help: "how often to log what the draw still waits for"},
+		{Name: "LOTTERY_DRAIN_SECONDS", Default: "10", Help: "how long in-flight work may take after SIGTERM"},
+		{Name: "LOTTERY_IDENTITY", Default: "header", Help: "how to know the sender: header (agency header) or user (validated AMQP user-id)"},
+		{Name: "LOTTERY_USER_PATTERN", Default: "agency-{id}", Help: "with LOTTERY_IDENTITY=user, the user name of agency {id}"},
+	}...)
 }
 
 type config struct {
@@ -40,7 +40,7 @@ func (c config) betsPath() string    { return filepath.Join(c.dataDir, "bets.csv
 func (c config) journalPath() string { return filepath.Join(c.dataDir, "journal.jsonl") }
 
 func loadConfig(args []string, getenv func(string) string, stdout io.Writer) (config, error) {
-	v, err := envconf.Load("lottery", settings, args, getenv, stdout)
+	v, err := envconf.Load("lottery", settings(), args, getenv, stdout)
 	if err != nil {
 		return config{}, err
 	}

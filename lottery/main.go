@@ -49,11 +49,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	if err != nil {
 		return err
 	}
-	lvl, err := logrus.ParseLevel(cfg.logLevel)
-	if err != nil {
-		return fmt.Errorf("setting LOG_LEVEL: %w", err)
+	if err := logfmt.SetLevel(log, cfg.logLevel); err != nil {
+		return err
 	}
-	log.SetLevel(lvl)
 	closing := func(name string, close func() error) {
 		cerr := close()
 		if cerr != nil {
