@@ -49,7 +49,9 @@ func (a *agent) session(ctx context.Context) (err error) {
 	closing := func(name string, close func() error) {
 		if cerr := close(); cerr != nil && !conn.IsClosed() {
 			err = errors.Join(err, fmt.Errorf("close %s: %w", name, cerr))
+			return
 		}
+		a.log.WithField("recurso", name).Info("cierre")
 	}
 	defer closing("connection", conn.Close)
 	if err := broker.ForAgencies(a.cfg.id).Apply(conn, a.cfg.topology); err != nil {
@@ -128,7 +130,9 @@ func (a *agent) askWinners(ctx context.Context, conn *amqp.Connection, pub *brok
 	defer func() {
 		if cerr := client.Close(); cerr != nil && !conn.IsClosed() {
 			err = errors.Join(err, fmt.Errorf("close reply consumer: %w", cerr))
+			return
 		}
+		a.log.WithField("recurso", "reply consumer channel").Info("cierre")
 	}()
 	if a.cfg.winnersTimeout > 0 {
 		var cancel context.CancelFunc
