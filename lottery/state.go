@@ -19,7 +19,10 @@ type agencyState struct {
 	finished    bool
 	batches     int // announced by the finished event
 	bets        int // announced by the finished event
-	storedBets  int
+	// Once finished: how many of batches 1…batches are settled, and their
+	// bets, kept up to date so that checking for the draw costs nothing.
+	settled     int
+	settledBets int
 }
 
 // state is the draw's state, rebuilt at start-up from the journal and kept up
@@ -51,16 +54,21 @@ func (s *state) apply(r record) {
 	}
 	switch r.Op {
 	case opStored:
-		s.batches[batchKey{r.Agency, r.Seq}] = settlement{bets: r.Bets}
+		s.settle(a, r, "")
 		s.end = r.End
-		a.storedBets += r.Bets
 		if a.fingerprint == "" {
 			a.fingerprint = r.Fingerprint
 		}
 	case opRejected:
-		s.batches[batchKey{r.Agency, r.Seq}] = settlement{bets: r.Bets, reason: r.Reason}
+		s.settle(a, r, r.Reason)
 	case opFinished:
 		a.finished, a.batches, a.bets = true, r.Batches, r.Bets
+		for seq := 1; seq <= a.batches; seq++ {
+			if st, ok := s.batches[batchKey{r.Agency, seq}]; ok {
+				a.settled++
+				a.settledBets += st.bets
+			}
+		}
 		if a.fingerprint == "" {
 			a.fingerprint = r.Fingerprint
 		}
@@ -87,15 +95,20 @@ func (s *state) ready() bool {
 	return true
 }
 
+// settle records how batch r.Seq of agency a was settled (reason empty:
+// stored), counting it for the draw if the agency has finished.
+func (s *state) settle(a *agencyState, r record, reason string) {
+	key := batchKey{r.Agency, r.Seq}
+	if _, again := s.batches[key]; !again && a.finished && r.Seq <= a.batches {
+		a.settled++
+		a.settledBets += r.Bets
+	}
+	s.batches[key] = settlement{bets: r.Bets, reason: reason}
+}
+
 func (s *state) missingBatches(agency int) int {
 	a := s.agency[agency]
-	missing := 0
-	for seq := 1; seq <= a.batches; seq++ {
-		if _, ok := s.batches[batchKey{agency, seq}]; !ok {
-			missing++
-		}
-	}
-	return missing
+	return a.batches - a.settled
 }
 
 // waitingFor describes what the draw still waits for: agencies that have not
@@ -108,11 +121,7 @@ func (s *state) waitingFor() (unfinished []int, batches, bets int) {
 			continue
 		}
 		batches += s.missingBatches(id)
-		settledBets := 0
-		for seq := 1; seq <= a.batches; seq++ {
-			settledBets += s.batches[batchKey{id, seq}].bets
-		}
-		bets += max(a.bets-settledBets, 0)
+		bets += max(a.bets-a.settledBets, 0)
 	}
 	return unfinished, batches, bets
 }
