@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
@@ -16,7 +17,7 @@ import (
 // many bets it holds and its fingerprint: a hash of the file's bytes and the
 // batch size, so the lottery can tell a restarted agency that sends the same
 // batches from one that sends a different file or batching. It streams.
-func checkFile(path string, agency, batchSize int) (bets int, fingerprint string, err error) {
+func checkFile(ctx context.Context, path string, agency, batchSize int) (bets int, fingerprint string, err error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return 0, "", fmt.Errorf("read bets: %w", err)
@@ -32,7 +33,9 @@ func checkFile(path string, agency, batchSize int) (bets int, fingerprint string
 		if err != nil {
 			return 0, "", fmt.Errorf("read bets: file %s: %w", path, err)
 		}
-		bets++
+		if bets++; bets%4096 == 0 && ctx.Err() != nil {
+			return 0, "", ctx.Err() // SIGTERM during a long check
+		}
 	}
 	io.Copy(h, f) //nolint:errcheck // the reader stopped at EOF; nothing is left
 	h.Write([]byte("\nbatch=" + strconv.Itoa(batchSize)))

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"strings"
@@ -65,13 +66,13 @@ func slicesEqual(a, b []int) bool {
 func TestCheckFileFingerprint(t *testing.T) {
 	a := writeFile(t, rows(5))
 	b := writeFile(t, rows(6))
-	n, fa10, err := checkFile(a, 1, 10)
+	n, fa10, err := checkFile(context.Background(), a, 1, 10)
 	if err != nil || n != 5 {
 		t.Fatalf("checkFile = %d, %v; want 5 bets", n, err)
 	}
-	_, fa10again, _ := checkFile(a, 1, 10)
-	_, fa20, _ := checkFile(a, 1, 20)
-	_, fb10, _ := checkFile(b, 1, 10)
+	_, fa10again, _ := checkFile(context.Background(), a, 1, 10)
+	_, fa20, _ := checkFile(context.Background(), a, 1, 20)
+	_, fb10, _ := checkFile(context.Background(), b, 1, 10)
 	if fa10 != fa10again {
 		t.Errorf("fingerprint of one file and batch size changed: %q then %q", fa10, fa10again)
 	}

@@ -45,7 +45,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	if err := logfmt.SetLevel(log, cfg.logLevel); err != nil {
 		return err
 	}
-	total, fingerprint, err := checkFile(cfg.dataFile, cfg.id, cfg.batchSize)
+	total, fingerprint, err := checkFile(ctx, cfg.dataFile, cfg.id, cfg.batchSize)
 	if err != nil {
 		return err
 	}
