@@ -12,9 +12,10 @@ import (
 )
 
 type baselineResult struct {
-	messages int
-	size     int
-	seconds  float64
+	messages  int
+	size      int
+	seconds   float64
+	brokerCPU float64
 }
 
 // betsPerSecond is the baseline's rate in bets: its messages carry as many
@@ -76,6 +77,8 @@ func runBaseline(o options, v *vhosts, p *pipelineResult) (*baselineResult, erro
 	for i := range body {
 		body[i] = 'a' + byte(i%26)
 	}
+	beam := brokerPID(amqpURL)
+	cpu0 := cpuSeconds(beam)
 	start := time.Now()
 	for i := 0; i < res.messages; i++ {
 		if err := pub.Publish(ctx, "baseline", "baseline", amqp.Publishing{ContentType: "text/csv", Body: body}); err != nil {
@@ -89,6 +92,7 @@ func runBaseline(o options, v *vhosts, p *pipelineResult) (*baselineResult, erro
 		return nil, err
 	}
 	res.seconds = time.Since(start).Seconds()
+	res.brokerCPU = cpuSeconds(beam) - cpu0
 	return res, c.Cancel()
 }
 

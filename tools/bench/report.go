@@ -29,6 +29,8 @@ func renderReport(o options, p *pipelineResult, b *baselineResult, course *pipel
 		b.messages, b.size, b.seconds, float64(b.messages)/b.seconds)
 	row("raw baseline in bets per second", "%.0f", b.betsPerSecond(p))
 	row("pipeline / baseline", "%.0f %%", 100*p.betsPerSecond()/b.betsPerSecond(p))
+	row("CPU seconds: broker / lottery / all agencies (pipeline)", "%.2f / %.2f / %.2f", p.brokerCPU, p.lotteryCPU, p.agencyCPU)
+	row("CPU seconds: broker (baseline)", "%.2f", b.brokerCPU)
 	if course != nil {
 		row("course data set: "+fmt.Sprint(course.bets)+" bets, agencies' start → last winners", "%.3f s", course.totalSeconds)
 	}

@@ -97,6 +97,9 @@ type pipelineResult struct {
 	agencyRSS    int64     // peak of agency 1, KiB
 	curve        []point
 	totalSeconds float64
+	brokerCPU    float64 // RabbitMQ's CPU seconds during the run, when it is local
+	agencyCPU    float64 // all agencies
+	lotteryCPU   float64
 }
 
 func (p *pipelineResult) betsPerSecond() float64 { return float64(p.bets) / p.totalSeconds }
@@ -189,6 +192,8 @@ func runPipeline(o options, v *vhosts, files []string, name string) (*pipelineRe
 		return nil, fmt.Errorf("the lottery was not ready within a minute")
 	}
 
+	beam := brokerPID(amqpURL)
+	cpu0 := cpuSeconds(beam)
 	res.start = time.Now()
 	var agencies []*proc
 	for i, f := range files {
@@ -218,14 +223,23 @@ func runPipeline(o options, v *vhosts, files []string, name string) (*pipelineRe
 		res.totalSeconds = max(res.totalSeconds, w)
 	}
 	mu.Unlock()
+	res.brokerCPU = cpuSeconds(beam) - cpu0
+	for _, a := range agencies {
+		res.agencyCPU += cmdCPU(a.cmd)
+	}
 	res.agencyRSS = maxRSS(agencies[0].cmd)
 	lot.cmd.Process.Signal(syscall.SIGTERM)
 	<-lot.done
 	res.lotteryRSS = maxRSS(lot.cmd)
+	res.lotteryCPU = cmdCPU(lot.cmd)
 	if stored != res.bets {
 		return nil, fmt.Errorf("the lottery stored %d bets; %d were sent", stored, res.bets)
 	}
 	return res, nil
+}
+
+func cmdCPU(cmd *exec.Cmd) float64 {
+	return (cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()).Seconds()
 }
 
 func maxRSS(cmd *exec.Cmd) int64 {
