@@ -140,23 +140,25 @@ func ParseNumber(s string) (int, error) {
 }
 
 func checkName(field, s string) error {
-	ascii := s != ""
-	for i := 0; i < len(s) && ascii; i++ {
-		ascii = s[i] >= 0x20 && s[i] < 0x7f // printable ASCII: nothing more to check
-	}
-	if ascii {
-		return nil
-	}
-	switch {
-	case s == "":
+	if s == "" {
 		return &FieldError{field, s, "empty"}
-	case !utf8.ValidString(s):
-		return &FieldError{field, s, "not valid UTF-8"}
 	}
-	for _, r := range s {
+	for i := 0; i < len(s); {
+		if c := s[i]; c < utf8.RuneSelf { // ASCII: the common case
+			if c < 0x20 || c == 0x7f {
+				return &FieldError{field, s, "holds a control character"}
+			}
+			i++
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			return &FieldError{field, s, "not valid UTF-8"}
+		}
 		if unicode.IsControl(r) {
 			return &FieldError{field, s, "holds a control character"}
 		}
+		i += size
 	}
 	return nil
 }

@@ -278,23 +278,28 @@ func (r *Reader) fill() error {
 	if first && bytes.HasPrefix(r.buf, bom) {
 		r.buf = r.buf[:copy(r.buf, r.buf[len(bom):])]
 	}
-	fresh := r.buf[r.scanned:]
-	if !r.inQuotes && bytes.IndexByte(fresh, '"') < 0 {
-		// No quotes (the common case): the last line break ends a row.
-		if i := bytes.LastIndexByte(fresh, '\n'); i >= 0 {
-			r.boundary = r.scanned + i + 1
-		}
-	} else {
-		for i := r.scanned; i < len(r.buf); i++ {
-			switch r.buf[i] {
-			case '"':
-				r.inQuotes = !r.inQuotes
-			case '\n':
-				if !r.inQuotes {
-					r.boundary = i + 1
-				}
+	// Find where the last whole row ends: the last line break outside
+	// quotes. Jump from quote to quote with the fast byte searches.
+	for i := r.scanned; i < len(r.buf); {
+		q := bytes.IndexByte(r.buf[i:], '"')
+		if r.inQuotes {
+			if q < 0 {
+				break
 			}
+			i, r.inQuotes = i+q+1, false
+			continue
 		}
+		end := len(r.buf)
+		if q >= 0 {
+			end = i + q
+		}
+		if k := bytes.LastIndexByte(r.buf[i:end], '\n'); k >= 0 {
+			r.boundary = i + k + 1
+		}
+		if q < 0 {
+			break
+		}
+		i, r.inQuotes = end+1, true
 	}
 	r.scanned = len(r.buf)
 	if err == io.EOF {
