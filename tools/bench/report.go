@@ -39,20 +39,22 @@ func renderReport(o options, p *pipelineResult, b *baselineResult, course *pipel
 
 // chart draws the lottery's stored bets over time as an SVG line.
 func chart(p *pipelineResult) []byte {
-	const w, h, m = 640, 360, 50
+	const w, h, m, left = 680, 360, 50, 90
 	var b bytes.Buffer
 	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" font-family="sans-serif" font-size="12">`+"\n", w, h)
 	fmt.Fprintf(&b, `<rect width="%d" height="%d" fill="white"/>`+"\n", w, h)
-	fmt.Fprintf(&b, `<text x="%d" y="20" text-anchor="middle" font-size="14">Bets stored over time (%d bets, %.2f s end to end)</text>`+"\n", w/2, p.bets, p.totalSeconds)
-	fmt.Fprintf(&b, `<line x1="%d" y1="%d" x2="%d" y2="%d" stroke="black"/>`+"\n", m, h-m, w-m/2, h-m)
-	fmt.Fprintf(&b, `<line x1="%d" y1="%d" x2="%d" y2="%d" stroke="black"/>`+"\n", m, h-m, m, m/2)
+	fmt.Fprintf(&b, `<text x="%d" y="20" text-anchor="middle" font-size="14">Bets stored over time (%s bets, %.2f s end to end)</text>`+"\n", w/2, thousands(p.bets), p.totalSeconds)
+	fmt.Fprintf(&b, `<line x1="%d" y1="%d" x2="%d" y2="%d" stroke="black"/>`+"\n", left, h-m, w-m, h-m)
+	fmt.Fprintf(&b, `<line x1="%d" y1="%d" x2="%d" y2="%d" stroke="black"/>`+"\n", left, h-m, left, m/2)
 	fmt.Fprintf(&b, `<text x="%d" y="%d" text-anchor="middle">seconds since the first agency started</text>`+"\n", w/2, h-10)
 	fmt.Fprintf(&b, `<text x="15" y="%d" transform="rotate(-90 15 %d)" text-anchor="middle">bets stored</text>`+"\n", h/2, h/2)
 	maxT := max(p.totalSeconds, 1e-3)
-	sx := func(t float64) float64 { return m + t/maxT*float64(w-m-m/2) }
+	sx := func(t float64) float64 { return left + t/maxT*float64(w-m-left) }
 	sy := func(n int) float64 { return float64(h-m) - float64(n)/float64(max(p.bets, 1))*float64(h-m-m/2) }
-	fmt.Fprintf(&b, `<text x="%d" y="%d" text-anchor="middle">%.2f</text>`+"\n", w-m/2, h-m+15, maxT)
-	fmt.Fprintf(&b, `<text x="%d" y="%d" text-anchor="end">%d</text>`+"\n", m-4, m/2+4, p.bets)
+	fmt.Fprintf(&b, `<text x="%d" y="%d" text-anchor="middle">0</text>`+"\n", left, h-m+15)
+	fmt.Fprintf(&b, `<text x="%d" y="%d" text-anchor="middle">%.2f</text>`+"\n", w-m, h-m+15, maxT)
+	fmt.Fprintf(&b, `<text x="%d" y="%d" text-anchor="end">%s</text>`+"\n", left-4, m/2+4, thousands(p.bets))
+	fmt.Fprintf(&b, `<text x="%d" y="%d" text-anchor="end">0</text>`+"\n", left-4, h-m+4)
 	b.WriteString(`<polyline fill="none" stroke="#1f77b4" stroke-width="2" points="`)
 	fmt.Fprintf(&b, "%.1f,%.1f ", sx(0), sy(0))
 	step := max(len(p.curve)/500, 1)
@@ -64,7 +66,16 @@ func chart(p *pipelineResult) []byte {
 	}
 	b.WriteString("\"/>\n")
 	fmt.Fprintf(&b, `<line x1="%.1f" y1="%d" x2="%.1f" y2="%d" stroke="#d62728" stroke-dasharray="4"/>`+"\n", sx(p.draw), h-m, sx(p.draw), m/2)
-	fmt.Fprintf(&b, `<text x="%.1f" y="%d" fill="#d62728">draw</text>`+"\n", sx(p.draw)+4, m/2+12)
+	fmt.Fprintf(&b, `<text x="%.1f" y="%d" fill="#d62728" text-anchor="end">draw</text>`+"\n", sx(p.draw)-4, m/2+12)
 	b.WriteString("</svg>\n")
 	return b.Bytes()
+}
+
+// thousands writes n with comma separators.
+func thousands(n int) string {
+	s := fmt.Sprint(n)
+	for i := len(s) - 3; i > 0; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	return s
 }
