@@ -20,13 +20,15 @@ type Consumer struct {
 	closed     chan *amqp.Error
 }
 
-// Consume starts consuming queue with at most prefetch unacked deliveries.
+// Consume starts consuming queue with at most prefetch (at least 1)
+// unacked deliveries.
 func Consume(conn *amqp.Connection, queue string, prefetch int) (*Consumer, error) {
 	ch, err := conn.Channel()
 	if err != nil {
 		return nil, fmt.Errorf("open consumer channel for %q: %w", queue, err)
 	}
 	// global=false: the limit is per consumer on both classic and quorum queues.
+	prefetch = max(prefetch, 1) // 0 would mean no limit, and an unbounded buffer
 	if err := ch.Qos(prefetch, 0, false); err != nil {
 		ch.Close()
 		return nil, fmt.Errorf("set prefetch on %q: %w", queue, err)
@@ -41,9 +43,11 @@ func Consume(conn *amqp.Connection, queue string, prefetch int) (*Consumer, erro
 	// amqp091 hands deliveries over an unbuffered channel, so a reader that
 	// takes "whatever has already arrived" without blocking finds nothing
 	// until the library's goroutine comes round again: group commits would
-	// shrink to one message. A buffer as deep as the prefetch fixes that.
-	// The goroutine ends when amqp091 closes d (cancel, channel close).
-	buffered := make(chan amqp.Delivery, max(prefetch, 1))
+	// shrink to one message. A buffer as deep as the prefetch fixes that, and
+	// the copy never blocks: the broker sends at most prefetch unacked
+	// deliveries, so the buffer can always take the next one. The goroutine
+	// ends when amqp091 closes d (cancel, channel or connection close).
+	buffered := make(chan amqp.Delivery, prefetch)
 	go func() {
 		defer close(buffered)
 		for x := range d {
