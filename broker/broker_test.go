@@ -288,3 +288,52 @@ func TestLost(t *testing.T) {
 		}
 	}
 }
+
+// TestReplyQueueHasOneActiveConsumer: two copies of one agency cannot split
+// its replies; the second consumer gets nothing while the first is there.
+func TestReplyQueueHasOneActiveConsumer(t *testing.T) {
+	_, conn := setup(t)
+	first, err := broker.Consume(conn, broker.ReplyQueue(1), 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer first.Close()
+	second, err := broker.Consume(conn, broker.ReplyQueue(1), 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer second.Close()
+	pub, err := broker.NewPublisher(conn, 8)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pub.Close()
+	for i := range 5 {
+		if err := pub.Publish(ctx(t), broker.WinnersExchange, broker.ReplyQueue(1), broker.ReplyMessage(fmt.Sprint(i), nil)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := pub.Flush(ctx(t)); err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]int{}
+	timeout := time.After(2 * time.Second)
+	for got["first"]+got["second"] < 5 {
+		select {
+		case d := <-first.Deliveries():
+			got["first"]++
+			d.Ack(false)
+		case d := <-second.Deliveries():
+			got["second"]++
+			d.Ack(false)
+		case <-timeout:
+			t.Fatalf("got %v of 5 replies", got)
+		}
+	}
+	if got["first"] != 5 && got["second"] != 5 {
+		t.Errorf("replies split between two consumers: %v; want all on the active one", got)
+	}
+	if err := errors.Join(first.Cancel(), second.Cancel()); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -24,15 +24,16 @@ func TestLotteryCrashAtFailpoints(t *testing.T) {
 	tests := []struct {
 		failpoint    string
 		wantRecovery string // did bets.csv hold rows past the last commit?
+		drawn        bool   // the draw was recorded before the stop
 	}{
-		{"store/torn@3", yes},
-		{"lottery/stored-before-sync@3", yes},
-		{"lottery/synced-before-journal@2", yes},
-		{"lottery/journal-torn@2", either}, // the 2nd commit may hold bets or a request
-		{"lottery/committed-before-ack@2", no},
-		{"lottery/draw-computed", no},
-		{"lottery/draw-logged", no},
-		{"lottery/answered-before-record", no},
+		{"store/torn@3", yes, false},
+		{"lottery/stored-before-sync@3", yes, false},
+		{"lottery/synced-before-journal@2", yes, false},
+		{"lottery/journal-torn@2", either, false}, // the 2nd commit may hold bets or a request
+		{"lottery/committed-before-ack@2", no, false},
+		{"lottery/draw-computed", no, false},
+		{"lottery/draw-logged", no, true},
+		{"lottery/answered-before-record", no, true},
 	}
 	for _, tc := range tests {
 		t.Run(tc.failpoint, func(t *testing.T) {
@@ -70,6 +71,10 @@ func TestLotteryCrashAtFailpoints(t *testing.T) {
 			}
 			if tc.wantRecovery != either && recovered != (tc.wantRecovery == yes) {
 				t.Errorf("restarted lottery cut bets.csv back: %v; want %s", recovered, tc.wantRecovery)
+			}
+			if tc.drawn {
+				// A lottery that finds its draw made says so and answers at once.
+				w.waitFor("lottery-2", time.Second, "action: sorteo_recuperado", "ganadores: 3")
 			}
 			check(t, w, files, batch, winners, filepath.Join(dataDir, "bets.csv"))
 		})
