@@ -15,6 +15,7 @@ import (
 
 	"github.com/sirupsen/logrus"
 
+	"github.com/loteria-nacional/pipeline/broker"
 	"github.com/loteria-nacional/pipeline/envconf"
 	"github.com/loteria-nacional/pipeline/logfmt"
 )
@@ -57,7 +58,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		switch {
 		case err == nil, ctx.Err() != nil:
 			return err
-		case errors.Is(err, errConnectionLost):
+		case errors.Is(err, broker.ErrConnectionLost):
 			log.WithFields(logrus.Fields{logfmt.ResultKey: logfmt.InProgress, "error": err}).Info("reconexion")
 		default:
 			return err

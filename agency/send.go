@@ -15,10 +15,6 @@ import (
 	"github.com/loteria-nacional/pipeline/logfmt"
 )
 
-// errConnectionLost means the connection, a channel or a publish went away
-// before its confirm; run reconnects and resumes.
-var errConnectionLost = errors.New("connection to the broker lost")
-
 // agent is one agency's run: what it has to send, and how far it got. It
 // survives reconnections, so that a new connection resumes from the first
 // batch the broker has not confirmed.
@@ -40,12 +36,7 @@ func (a *agent) session(ctx context.Context) (err error) {
 	if err != nil {
 		return err
 	}
-	lost := func(err error) error {
-		if err != nil && ctx.Err() == nil && (conn.IsClosed() || broker.Lost(err)) {
-			return fmt.Errorf("%w: %v", errConnectionLost, err)
-		}
-		return err
-	}
+	lost := func(err error) error { return broker.MarkLost(conn, err) }
 	closing := func(name string, close func() error) {
 		if cerr := close(); cerr != nil && !conn.IsClosed() {
 			err = errors.Join(err, fmt.Errorf("close %s: %w", name, cerr))

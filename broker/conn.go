@@ -104,6 +104,22 @@ func Dial(ctx context.Context, cfg Config, log logrus.FieldLogger) (*amqp.Connec
 	}
 }
 
+// ErrConnectionLost marks an error that came with the connection or a
+// channel going away: the cure is to reconnect and resume.
+var ErrConnectionLost = errors.New("connection to the broker lost")
+
+// MarkLost wraps err in ErrConnectionLost when conn is closed or err is
+// [Lost]. Call it before closing conn on purpose.
+func MarkLost(conn *amqp.Connection, err error) error {
+	if err == nil || errors.Is(err, ErrConnectionLost) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return err
+	}
+	if conn.IsClosed() || Lost(err) {
+		return fmt.Errorf("%w: %v", ErrConnectionLost, err)
+	}
+	return err
+}
+
 // Lost reports whether err means that the connection or a channel went away
 // (closed by the broker, reset, a publish left unconfirmed) rather than that
 // the broker refused an operation. Reconnecting is the cure for the first;

@@ -80,9 +80,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		switch {
 		case err == nil:
 			return nil // stopped by SIGTERM
-		case ctx.Err() != nil && (errors.Is(err, context.Canceled) || errors.Is(err, errConnectionLost)):
+		case ctx.Err() != nil && (errors.Is(err, context.Canceled) || errors.Is(err, broker.ErrConnectionLost)):
 			return nil // stopping anyway: nothing is left in flight
-		case errors.Is(err, errConnectionLost):
+		case errors.Is(err, broker.ErrConnectionLost):
 			log.WithFields(logrus.Fields{logfmt.ResultKey: logfmt.InProgress, "error": err}).Info("reconexion")
 		default:
 			return err
@@ -107,12 +107,7 @@ func session(ctx context.Context, cfg config, l *lottery, log logrus.FieldLogger
 	}
 	// lost marks an error that came with the connection going away, before
 	// the deferred closes below close it on purpose.
-	lost := func(err error) error {
-		if err != nil && !errors.Is(err, errConnectionLost) && (conn.IsClosed() || broker.Lost(err)) {
-			return fmt.Errorf("%w: %v", errConnectionLost, err)
-		}
-		return err
-	}
+	lost := func(err error) error { return broker.MarkLost(conn, err) }
 	closing := func(name string, close func() error) {
 		if cerr := close(); cerr != nil && !conn.IsClosed() {
 			err = errors.Join(err, fmt.Errorf("close %s: %w", name, cerr))

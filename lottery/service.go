@@ -46,10 +46,6 @@ type lottery struct {
 	bets []bet.Bet // reused for each batch
 }
 
-// errConnectionLost means the broker connection or one of its channels went
-// away; run reconnects and resumes.
-var errConnectionLost = errors.New("connection to the broker lost")
-
 // recovered is called once at start-up, after the state is rebuilt from the
 // journal: a lottery that finds its draw already made says so.
 func (l *lottery) recovered() error {
@@ -66,7 +62,7 @@ func (l *lottery) recovered() error {
 // Run resumes whatever the last connection left undone (answers owed, a draw
 // that is due), then consumes bets and requests until ctx ends; then it stops
 // consuming, finishes the deliveries that already arrived, and returns nil.
-// It returns errConnectionLost when a consumer stops by itself, and any
+// It returns broker.ErrConnectionLost when a consumer stops by itself, and any
 // storage error.
 func (l *lottery) Run(ctx context.Context, bets, requests consumer) error {
 	work := context.WithoutCancel(ctx) // in-flight work finishes after SIGTERM
@@ -96,7 +92,7 @@ func (l *lottery) Run(ctx context.Context, bets, requests consumer) error {
 			if !ok {
 				betsCh = nil
 				if done != nil {
-					return fmt.Errorf("consume %s: %w: %v", broker.BetsQueue, errConnectionLost, bets.Err())
+					return fmt.Errorf("consume %s: %w: %v", broker.BetsQueue, broker.ErrConnectionLost, bets.Err())
 				}
 			} else if err := l.handleBets(work, l.gather(d, betsCh)); err != nil {
 				return err
@@ -105,7 +101,7 @@ func (l *lottery) Run(ctx context.Context, bets, requests consumer) error {
 			if !ok {
 				reqCh = nil
 				if done != nil {
-					return fmt.Errorf("consume %s: %w: %v", broker.RequestsQueue, errConnectionLost, requests.Err())
+					return fmt.Errorf("consume %s: %w: %v", broker.RequestsQueue, broker.ErrConnectionLost, requests.Err())
 				}
 			} else if err := l.handleRequest(work, d); err != nil {
 				return err
