@@ -300,3 +300,15 @@ func TestParseDateMatchesTimeParse(t *testing.T) {
 		}
 	}
 }
+
+// TestReaderLinesAfterQuotedLastField: a row that ends in a quoted field and
+// "\r\n" is one line, not two.
+func TestReaderLinesAfterQuotedLastField(t *testing.T) {
+	r := NewReader(strings.NewReader("A,B,1,2000-01-01,\"5\"\r\nA,B,1,2000-01-01,x\r\n"), 1)
+	if b, err := r.Read(); err != nil || b.Number != 5 {
+		t.Fatalf("Read() = %+v, %v; want number 5", b, err)
+	}
+	if _, err := r.Read(); err == nil || !strings.Contains(err.Error(), "line 2: number") {
+		t.Errorf("Read() = %v; want a number error on line 2", err)
+	}
+}

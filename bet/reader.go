@@ -125,7 +125,7 @@ func (r *Reader) record() ([]string, int, error) {
 			from, escaped := i+1, false
 			for j := i + 1; ; j++ {
 				if j >= len(s) {
-					return r.fail(line, j, ErrQuote)
+					return r.fail(line, ErrQuote)
 				}
 				if s[j] == '\n' {
 					r.line++
@@ -148,14 +148,14 @@ func (r *Reader) record() ([]string, int, error) {
 				i = j + 1
 				break
 			}
-			if i < len(s) && s[i] != ',' && s[i] != '\n' && !(s[i] == '\r' && i+1 < len(s) && s[i+1] == '\n') && !(s[i] == '\r' && i+1 == len(s)) {
-				return r.fail(line, i, ErrQuote)
+			if i < len(s) && s[i] != ',' && !rowEnds(s, i) {
+				return r.fail(line, ErrQuote)
 			}
 		} else {
 			j := i
 			for j < len(s) && s[j] != ',' && s[j] != '\n' {
 				if s[j] == '"' {
-					return r.fail(line, j, ErrBareQuote)
+					return r.fail(line, ErrBareQuote)
 				}
 				j++
 			}
@@ -176,6 +176,9 @@ func (r *Reader) record() ([]string, int, error) {
 			end--
 		}
 		r.raw = s[start:end]
+		if i < len(s) && s[i] == '\r' {
+			i++ // after a quoted field, i is at the "\r" of "\r\n"
+		}
 		if i < len(s) {
 			i++ // the '\n'
 			r.line++
@@ -183,6 +186,12 @@ func (r *Reader) record() ([]string, int, error) {
 		r.pos = i
 		return r.rec, line, nil
 	}
+}
+
+// rowEnds reports whether a row ends at s[i]: the end of the input, "\n",
+// "\r\n", or a last "\r".
+func rowEnds(s string, i int) bool {
+	return i == len(s) || s[i] == '\n' || s[i] == '\r' && (i+1 == len(s) || s[i+1] == '\n')
 }
 
 // plainRecord splits the row at r.pos when it has no quotes, the common
@@ -218,7 +227,7 @@ func (r *Reader) plainRecord() ([]string, bool) {
 
 // fail reports a syntax error and skips the rest of the chunk: the reader
 // cannot find the next row reliably after a quoting error.
-func (r *Reader) fail(line, at int, err error) ([]string, int, error) {
+func (r *Reader) fail(line int, err error) ([]string, int, error) {
 	r.pos = len(r.chunk)
 	r.src, r.buf, r.eof = nil, nil, true
 	return nil, line, &LineError{Line: line, Err: err}
