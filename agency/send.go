@@ -37,13 +37,7 @@ func (a *agent) session(ctx context.Context) (err error) {
 		return err
 	}
 	lost := func(err error) error { return broker.MarkLost(conn, err) }
-	closing := func(name string, close func() error) {
-		if cerr := close(); cerr != nil && !conn.IsClosed() {
-			err = errors.Join(err, fmt.Errorf("close %s: %w", name, cerr))
-			return
-		}
-		a.log.WithField("recurso", name).Info("cierre")
-	}
+	closing := logfmt.Closer(a.log, &err, conn.IsClosed)
 	defer closing("connection", conn.Close)
 	if err := broker.ForAgencies(a.cfg.id).Apply(conn, a.cfg.topology); err != nil {
 		return lost(err)
@@ -118,13 +112,7 @@ func (a *agent) askWinners(ctx context.Context, conn *amqp.Connection, pub *brok
 	if err != nil {
 		return nil, err
 	}
-	defer func() {
-		if cerr := client.Close(); cerr != nil && !conn.IsClosed() {
-			err = errors.Join(err, fmt.Errorf("close reply consumer: %w", cerr))
-			return
-		}
-		a.log.WithField("recurso", "reply consumer channel").Info("cierre")
-	}()
+	defer logfmt.Closer(a.log, &err, conn.IsClosed)("reply consumer channel", client.Close)
 	if a.cfg.winnersTimeout > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, a.cfg.winnersTimeout)

@@ -66,11 +66,7 @@ func TestDefinitionsMatchTopology(t *testing.T) {
 			agencies++
 		}
 	}
-	ids := make([]int, agencies)
-	for i := range ids {
-		ids[i] = i + 1
-	}
-	want := broker.ForAgencies(ids...)
+	want := broker.ForFirst(agencies)
 
 	got := map[string]string{}
 	for _, e := range defs.Exchanges {

@@ -120,6 +120,15 @@ func ForAgencies(agencies ...int) Topology {
 	return t
 }
 
+// ForFirst is the topology of a draw in which agencies 1…n take part.
+func ForFirst(n int) Topology {
+	ids := make([]int, n)
+	for i := range ids {
+		ids[i] = i + 1
+	}
+	return ForAgencies(ids...)
+}
+
 // Apply declares or verifies t on a channel of conn. In Verify mode a missing
 // exchange or queue is an error that names it; bindings cannot be checked
 // passively in AMQP 0-9-1 and are left to definitions.json.

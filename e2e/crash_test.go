@@ -45,11 +45,7 @@ func TestLotteryCrashAtFailpoints(t *testing.T) {
 			dataDir := filepath.Join(w.dir, "lottery")
 			env := []string{"LOTTERY_AGENCIES=3", "LOTTERY_DATA_DIR=" + dataDir, "LOTTERY_GROUP=4"}
 			lot := w.start("lottery", "lottery", append(env, "FAILPOINTS="+tc.failpoint)...)
-			var agencies []*proc
-			for i, f := range files {
-				agencies = append(agencies, w.start("agency-"+strconv.Itoa(i+1), "agency",
-					"CLI_ID="+strconv.Itoa(i+1), "CLI_DATA_FILE="+f, "CLI_BATCH_MAXAMOUNT="+strconv.Itoa(batch)))
-			}
+			agencies := w.startAgencies(files, "CLI_BATCH_MAXAMOUNT="+strconv.Itoa(batch))
 			if code := lot.wait(t, exitWithin); code != -9 {
 				t.Fatalf("lottery armed at %s exited %d; want killed (-9)", tc.failpoint, code)
 			}
@@ -57,11 +53,7 @@ func TestLotteryCrashAtFailpoints(t *testing.T) {
 			w.waitFor("lottery", time.Second, "action: failpoint", name)
 
 			lot2 := w.start("lottery-2", "lottery", env...)
-			for _, a := range agencies {
-				if code := a.wait(t, exitWithin); code != 0 {
-					t.Errorf("%s exited %d; want 0", a.name, code)
-				}
-			}
+			waitOK(t, agencies)
 			if code := lot2.stop(t, stopWithin); code != 0 {
 				t.Errorf("restarted lottery exited %d; want 0", code)
 			}
@@ -101,11 +93,7 @@ func TestAgencyCrashAndRestart(t *testing.T) {
 			}
 			a2 := w.start("agency-2", "agency", "CLI_ID=2", "CLI_DATA_FILE="+files[1], "CLI_BATCH_MAXAMOUNT=10")
 			a1b := w.start("agency-1-again", "agency", env...)
-			for _, a := range []*proc{a1b, a2} {
-				if code := a.wait(t, exitWithin); code != 0 {
-					t.Errorf("%s exited %d; want 0", a.name, code)
-				}
-			}
+			waitOK(t, []*proc{a1b, a2})
 			if code := lot.stop(t, stopWithin); code != 0 {
 				t.Errorf("lottery exited %d; want 0", code)
 			}
@@ -158,22 +146,14 @@ func TestSIGTERM(t *testing.T) {
 		dataDir := filepath.Join(w.dir, "lottery")
 		env := []string{"LOTTERY_AGENCIES=2", "LOTTERY_DATA_DIR=" + dataDir}
 		lot := w.start("lottery", "lottery", env...)
-		var agencies []*proc
-		for i, f := range files {
-			agencies = append(agencies, w.start("agency-"+strconv.Itoa(i+1), "agency",
-				"CLI_ID="+strconv.Itoa(i+1), "CLI_DATA_FILE="+f, "CLI_BATCH_MAXAMOUNT=10", "CLI_CONFIRM_WINDOW=1"))
-		}
+		agencies := w.startAgencies(files, "CLI_BATCH_MAXAMOUNT=10", "CLI_CONFIRM_WINDOW=1")
 		w.waitFor("lottery", exitWithin, "apuesta_recibida")
 		if code := lot.stop(t, stopWithin); code != 0 {
 			t.Errorf("lottery exited %d on SIGTERM; want 0 within %s", code, stopWithin)
 		}
 		w.waitFor("lottery", time.Second, "action: cierre", "recurso: connection")
 		lot2 := w.start("lottery-2", "lottery", env...)
-		for _, a := range agencies {
-			if code := a.wait(t, exitWithin); code != 0 {
-				t.Errorf("%s exited %d; want 0", a.name, code)
-			}
-		}
+		waitOK(t, agencies)
 		if code := lot2.stop(t, stopWithin); code != 0 {
 			t.Errorf("lottery exited %d; want 0", code)
 		}
@@ -203,11 +183,7 @@ func TestSIGTERM(t *testing.T) {
 		}
 		a2 := w.start("agency-2", "agency", "CLI_ID=2", "CLI_DATA_FILE="+files[1], "CLI_BATCH_MAXAMOUNT=10")
 		a1 = w.start("agency-1-third", "agency", env1...)
-		for _, a := range []*proc{a1, a2} {
-			if code := a.wait(t, exitWithin); code != 0 {
-				t.Errorf("%s exited %d; want 0", a.name, code)
-			}
-		}
+		waitOK(t, []*proc{a1, a2})
 		if code := lot.stop(t, stopWithin); code != 0 {
 			t.Errorf("lottery exited %d; want 0", code)
 		}

@@ -142,6 +142,30 @@ func (p *proc) wait(t *testing.T, d time.Duration) int {
 	return -1
 }
 
+// startAgencies starts agency i+1 on files[i], each named agency-N, with
+// the given extra settings.
+func (w *world) startAgencies(files []string, env ...string) []*proc {
+	w.t.Helper()
+	var agencies []*proc
+	for i, f := range files {
+		id := strconv.Itoa(i + 1)
+		agencies = append(agencies, w.start("agency-"+id, "agency",
+			append([]string{"CLI_ID=" + id, "CLI_DATA_FILE=" + f}, env...)...))
+	}
+	return agencies
+}
+
+// waitOK waits for every process to exit, failing the test on an exit
+// status other than 0.
+func waitOK(t *testing.T, procs []*proc) {
+	t.Helper()
+	for _, p := range procs {
+		if code := p.wait(t, exitWithin); code != 0 {
+			t.Errorf("%s exited %d; want 0", p.name, code)
+		}
+	}
+}
+
 // exited reports whether p has exited, without waiting.
 func (p *proc) exited() bool {
 	select {

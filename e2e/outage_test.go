@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"path/filepath"
-	"strconv"
 	"testing"
 	"time"
 
@@ -38,14 +37,9 @@ func TestBrokerOutage(t *testing.T) {
 			files := w.gendata(20000, winners...)
 			dataDir := filepath.Join(w.dir, "lottery")
 			lot := w.start("lottery", "lottery", "LOTTERY_AGENCIES=2", "LOTTERY_DATA_DIR="+dataDir)
-			var agencies []*proc
-			for i, f := range files {
-				id := strconv.Itoa(i + 1)
-				// Small batches, one unconfirmed at a time: slow enough that the
-				// fault lands mid-send, whatever the machine.
-				agencies = append(agencies, w.start("agency-"+id, "agency", "CLI_ID="+id, "CLI_DATA_FILE="+f,
-					"CLI_BATCH_MAXAMOUNT=4", "CLI_CONFIRM_WINDOW=1"))
-			}
+			// Small batches, one unconfirmed at a time: slow enough that the
+			// fault lands mid-send, whatever the machine.
+			agencies := w.startAgencies(files, "CLI_BATCH_MAXAMOUNT=4", "CLI_CONFIRM_WINDOW=1")
 			w.waitFor("lottery", exitWithin, "apuesta_recibida")
 			for _, a := range agencies {
 				if a.exited() {
@@ -53,11 +47,7 @@ func TestBrokerOutage(t *testing.T) {
 				}
 			}
 			tc.fault(node)
-			for _, a := range agencies {
-				if code := a.wait(t, exitWithin); code != 0 {
-					t.Errorf("%s exited %d; want 0", a.name, code)
-				}
-			}
+			waitOK(t, agencies)
 			if code := lot.stop(t, stopWithin); code != 0 {
 				t.Errorf("lottery exited %d; want 0", code)
 			}

@@ -28,19 +28,11 @@ func runPipeline(t *testing.T, w *world, files []string, batch int, winners []in
 	defer w.dump()
 	dataDir := filepath.Join(w.dir, "lottery")
 	lot := w.start("lottery", "lottery", "LOTTERY_AGENCIES="+strconv.Itoa(len(files)), "LOTTERY_DATA_DIR="+dataDir)
-	var agencies []*proc
-	for i, f := range files {
-		env := []string{"CLI_ID=" + strconv.Itoa(i+1), "CLI_DATA_FILE=" + f}
-		if batch > 0 {
-			env = append(env, "CLI_BATCH_MAXAMOUNT="+strconv.Itoa(batch))
-		}
-		agencies = append(agencies, w.start(fmt.Sprintf("agency-%d", i+1), "agency", env...))
+	var env []string
+	if batch > 0 {
+		env = append(env, "CLI_BATCH_MAXAMOUNT="+strconv.Itoa(batch))
 	}
-	for _, a := range agencies {
-		if code := a.wait(t, exitWithin); code != 0 {
-			t.Errorf("%s exited %d; want 0", a.name, code)
-		}
-	}
+	waitOK(t, w.startAgencies(files, env...))
 	if code := lot.stop(t, 30*time.Second); code != 0 {
 		t.Errorf("lottery exited %d after SIGTERM; want 0", code)
 	}

@@ -12,6 +12,7 @@
 package logfmt
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"slices"
@@ -105,6 +106,20 @@ func SetLevel(log *logrus.Logger, level string) error {
 	}
 	log.SetLevel(lvl)
 	return nil
+}
+
+// Closer returns a function that closes a resource on the way out of a
+// function and logs it ("action: cierre | recurso: name"); a close that
+// fails is joined into *err, unless gone reports that the resource went
+// away already (a lost connection takes its channels with it).
+func Closer(log logrus.FieldLogger, err *error, gone func() bool) func(name string, close func() error) {
+	return func(name string, close func() error) {
+		if cerr := close(); cerr != nil && (gone == nil || !gone()) {
+			*err = errors.Join(*err, fmt.Errorf("close %s: %w", name, cerr))
+			return
+		}
+		log.WithField("recurso", name).Info("cierre")
+	}
 }
 
 // Discard returns a logger that writes nothing, for tests.

@@ -52,14 +52,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	if err := logfmt.SetLevel(log, cfg.logLevel); err != nil {
 		return err
 	}
-	closing := func(name string, close func() error) {
-		cerr := close()
-		if cerr != nil {
-			err = errors.Join(err, fmt.Errorf("close %s: %w", name, cerr))
-			return
-		}
-		log.WithField("recurso", name).Info("cierre")
-	}
+	closing := logfmt.Closer(log, &err, nil)
 
 	if err := os.MkdirAll(cfg.dataDir, 0o755); err != nil {
 		return fmt.Errorf("create data directory: %w", err)
@@ -108,19 +101,9 @@ func session(ctx context.Context, cfg config, l *lottery, log logrus.FieldLogger
 	// lost marks an error that came with the connection going away, before
 	// the deferred closes below close it on purpose.
 	lost := func(err error) error { return broker.MarkLost(conn, err) }
-	closing := func(name string, close func() error) {
-		if cerr := close(); cerr != nil && !conn.IsClosed() {
-			err = errors.Join(err, fmt.Errorf("close %s: %w", name, cerr))
-			return
-		}
-		log.WithField("recurso", name).Info("cierre")
-	}
+	closing := logfmt.Closer(log, &err, conn.IsClosed)
 	defer closing("connection", conn.Close)
-	ids := make([]int, cfg.agencies)
-	for i := range ids {
-		ids[i] = i + 1
-	}
-	if err := broker.ForAgencies(ids...).Apply(conn, cfg.topology); err != nil {
+	if err := broker.ForFirst(cfg.agencies).Apply(conn, cfg.topology); err != nil {
 		return lost(err)
 	}
 	pub, err := broker.NewPublisher(conn, 1)

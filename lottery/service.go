@@ -314,27 +314,31 @@ func (l *lottery) reject(ctx context.Context, d amqp.Delivery, r *rejection) err
 }
 
 // handleRequest answers a winners request at once after the draw, or
-// records it durably to answer right after the draw; either way it acks it.
+// records it durably to answer right after the draw; a request it refuses
+// is dead-lettered. Either way it acks it.
 func (l *lottery) handleRequest(ctx context.Context, d amqp.Delivery) error {
+	err := l.takeRequest(ctx, d)
+	var rej *rejection
+	if errors.As(err, &rej) {
+		err = l.reject(ctx, d, rej)
+	}
+	if err != nil {
+		return err
+	}
+	return ack(d)
+}
+
+func (l *lottery) takeRequest(ctx context.Context, d amqp.Delivery) error {
 	if d.Type != broker.TypeWinnersRequest {
-		if err := l.reject(ctx, d, &rejection{reason: fmt.Sprintf("unknown message type %q on the requests queue", d.Type)}); err != nil {
-			return err
-		}
-		return ack(d)
+		return rejectf(0, 0, "unknown message type %q on the requests queue", d.Type)
 	}
 	agency, err := l.ident.sender(d)
 	if err != nil {
-		if err := l.reject(ctx, d, &rejection{reason: fmt.Sprintf("winners request %q: %v", d.MessageId, err)}); err != nil {
-			return err
-		}
-		return ack(d)
+		return rejectf(0, 0, "winners request %q: %v", d.MessageId, err)
 	}
 	var wr broker.WinnersRequest
 	if err := broker.DecodeJSON(d, &wr); err != nil {
-		if err := l.reject(ctx, d, &rejection{reason: err.Error()}); err != nil {
-			return err
-		}
-		return ack(d)
+		return rejectf(0, 0, "%v", err)
 	}
 	req := record{Op: opRequest, Agency: agency, ReplyTo: broker.ReplyQueue(agency), Correlation: d.CorrelationId}
 	refuse := func(reason string) error {
@@ -343,21 +347,19 @@ func (l *lottery) handleRequest(ctx context.Context, d amqp.Delivery) error {
 	}
 	switch a := l.state.agency[agency]; {
 	case !l.state.takesPart(agency):
-		err = refuse(fmt.Sprintf("agency %d does not take part in this draw (agencies 1-%d)", agency, l.cfg.agencies))
+		return refuse(fmt.Sprintf("agency %d does not take part in this draw (agencies 1-%d)", agency, l.cfg.agencies))
 	case a.fingerprint != "" && wr.Fingerprint != "" && wr.Fingerprint != a.fingerprint:
-		err = refuse(fmt.Sprintf("agency %d sent file fingerprint %q before and now %q: a different file or batch size; run it again with the original ones", agency, a.fingerprint, wr.Fingerprint))
+		return refuse(fmt.Sprintf("agency %d sent file fingerprint %q before and now %q: a different file or batch size; run it again with the original ones", agency, a.fingerprint, wr.Fingerprint))
 	case l.state.drawn:
-		err = l.answer(ctx, req)
-	default:
-		l.journal.add(req)
-		l.state.apply(req)
-		err = l.journal.commit()
-		l.log.WithFields(logrus.Fields{logfmt.ResultKey: logfmt.InProgress, "agencia": agency}).Info("consulta_en_espera")
+		return l.answer(ctx, req)
 	}
-	if err != nil {
+	l.journal.add(req)
+	l.state.apply(req)
+	if err := l.journal.commit(); err != nil {
 		return err
 	}
-	return ack(d)
+	l.log.WithFields(logrus.Fields{logfmt.ResultKey: logfmt.InProgress, "agencia": agency}).Info("consulta_en_espera")
+	return nil
 }
 
 func ack(d amqp.Delivery) error {

@@ -66,11 +66,7 @@ type defBinding struct {
 // definitions renders the users, their permissions and the topology that
 // broker.ForAgencies declares for agencies 1…N.
 func (d deployment) definitions(passwords map[string]string) ([]byte, error) {
-	ids := make([]int, d.agencies)
-	for i := range ids {
-		ids[i] = i + 1
-	}
-	t := broker.ForAgencies(ids...)
+	t := broker.ForFirst(d.agencies)
 	defs := definitions{Vhosts: []defVhost{{Vhost}}}
 	for _, u := range d.users {
 		defs.Users = append(defs.Users, defUser{u.name, passwordHash(u.name, u.password(passwords)), "rabbit_password_hashing_sha256", u.tags})
