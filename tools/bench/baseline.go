@@ -104,15 +104,18 @@ func drain(deliveries <-chan amqp.Delivery, n, group int) error {
 			return fmt.Errorf("baseline consumer closed after %d of %d messages", got, n)
 		}
 		got++
+	more: // whatever else has arrived, up to a group, acked at once
 		for k := 1; k < group && got < n; k++ {
 			select {
-			case next := <-deliveries:
+			case next, ok := <-deliveries:
+				if !ok {
+					break more
+				}
 				d = next
 				got++
-				continue
 			default:
+				break more
 			}
-			break
 		}
 		if err := d.Ack(true); err != nil {
 			return err
