@@ -293,9 +293,11 @@ func (l *lottery) reject(ctx context.Context, d amqp.Delivery, r *rejection) err
 	headers[broker.HeaderRejectedBy] = "lottery"
 	headers["x-original-exchange"] = d.Exchange
 	headers["x-original-routing-key"] = d.RoutingKey
+	// No UserId: the copy is the lottery's, and RabbitMQ checks it against
+	// the lottery's own user; the sender's stays in the original.
 	err := l.pub.PublishConfirmed(ctx, broker.DeadExchange, "", amqp.Publishing{
 		Headers: headers, ContentType: d.ContentType, Type: d.Type, MessageId: d.MessageId,
-		CorrelationId: d.CorrelationId, ReplyTo: d.ReplyTo, UserId: "", Body: d.Body,
+		CorrelationId: d.CorrelationId, ReplyTo: d.ReplyTo, Body: d.Body,
 	})
 	if err != nil {
 		return fmt.Errorf("dead-letter %q: %w", d.MessageId, err)
