@@ -70,14 +70,22 @@ func Parse(agency int, f []string) (Bet, error) {
 	if len(f) != Fields {
 		return Bet{}, fmt.Errorf("%w: %d fields; want %d (first_name,last_name,document,birthdate,number)", ErrInvalid, len(f), Fields)
 	}
-	if err := checkName("first_name", f[0]); err != nil {
+	return parse(agency, f, false)
+}
+
+// parse is Parse for five fields; printable says that the caller has seen
+// every byte of the names to be printable ASCII, which leaves of the name
+// rules only that a name is not empty.
+func parse(agency int, f []string, printable bool) (Bet, error) {
+	first, last, doc := f[0], f[1], f[2]
+	if err := checkName("first_name", first, printable); err != nil {
 		return Bet{}, err
 	}
-	if err := checkName("last_name", f[1]); err != nil {
+	if err := checkName("last_name", last, printable); err != nil {
 		return Bet{}, err
 	}
-	if !allDigits(f[2]) {
-		return Bet{}, &FieldError{"document", f[2], "want one or more digits 0-9"}
+	if !allDigits(doc) {
+		return Bet{}, &FieldError{"document", doc, "want one or more digits 0-9"}
 	}
 	birth, err := ParseDate(f[3])
 	if err != nil {
@@ -87,7 +95,7 @@ func Parse(agency int, f []string) (Bet, error) {
 	if err != nil {
 		return Bet{}, err
 	}
-	return Bet{Agency: agency, FirstName: f[0], LastName: f[1], Document: f[2], Birthdate: birth, Number: n}, nil
+	return Bet{Agency: agency, FirstName: first, LastName: last, Document: doc, Birthdate: birth, Number: n}, nil
 }
 
 // ParseDate parses a birthdate written YYYY-MM-DD that is a real calendar date.
@@ -96,7 +104,7 @@ func ParseDate(s string) (time.Time, error) {
 	if len(s) == 10 && s[4] == '-' && s[7] == '-' {
 		y, m, d := digits(s[0:4]), digits(s[5:7]), digits(s[8:10])
 		if y >= 0 && m >= 1 && m <= 12 && d >= 1 && d <= daysIn(time.Month(m), y) {
-			return time.Date(y, time.Month(m), d, 0, 0, 0, 0, time.UTC), nil
+			return time.Unix(unixDays(y, m, d)*secondsPerDay, 0).UTC(), nil
 		}
 	}
 	return time.Time{}, &FieldError{"birthdate", s, "want a real calendar date YYYY-MM-DD"}
@@ -112,6 +120,27 @@ func digits(s string) int {
 		n = n*10 + int(s[i]-'0')
 	}
 	return n
+}
+
+const secondsPerDay = 24 * 60 * 60
+
+// unixDays is the number of days from 1970-01-01 to the given date of the
+// proleptic Gregorian calendar, as time.Date counts them, with a few integer
+// operations (Howard Hinnant's days_from_civil).
+func unixDays(y, m, d int) int64 {
+	if m <= 2 {
+		y--
+	}
+	era := y
+	if era < 0 {
+		era -= 399
+	}
+	era /= 400
+	yoe := y - era*400                     // [0, 399]
+	mp := (m + 9) % 12                     // March is 0
+	doy := (153*mp+2)/5 + d - 1            // [0, 365]
+	doe := yoe*365 + yoe/4 - yoe/100 + doy // [0, 146096]
+	return int64(era)*146097 + int64(doe) - 719468
 }
 
 func daysIn(m time.Month, year int) int {
@@ -139,9 +168,12 @@ func ParseNumber(s string) (int, error) {
 	return n, nil
 }
 
-func checkName(field, s string) error {
+func checkName(field, s string, printable bool) error {
 	if s == "" {
 		return &FieldError{field, s, "empty"}
+	}
+	if printable {
+		return nil
 	}
 	for i := 0; i < len(s); {
 		if c := s[i]; c < utf8.RuneSelf { // ASCII: the common case

@@ -67,34 +67,48 @@ func NewBytesReader(b []byte, agency int) *Reader {
 // Read returns the next bet, io.EOF after the last one, or a *LineError
 // that names the line where the bad row starts.
 func (r *Reader) Read() (Bet, error) {
-	rec, line, err := r.record()
+	rec, line, printable, err := r.record()
 	if err != nil {
 		return Bet{}, err
 	}
 	agency := r.agency
-	if r.fields == 1+Fields { // the stored form starts with the agency
+	if r.fields == 1+Fields && len(rec) > 0 { // the stored form starts with the agency
 		if agency, err = strconv.Atoi(rec[0]); err != nil || agency < 1 {
 			return Bet{}, &LineError{line, &FieldError{"agency", rec[0], "want a positive integer"}}
 		}
 		rec = rec[1:]
 	}
-	b, err := Parse(agency, rec)
+	var b Bet
+	if len(rec) == Fields {
+		b, err = parse(agency, rec, printable)
+	} else {
+		b, err = Parse(agency, rec) // says how many fields are wrong
+	}
 	if err != nil {
 		return Bet{}, &LineError{line, err}
 	}
 	return b, nil
 }
 
-// Raw is the text of the row the last Read returned, as the input wrote
-// it, without its line break.
+// Raw is the text of the row the last Read or Skip returned, as the input
+// wrote it, without its line break.
 func (r *Reader) Raw() string { return r.raw }
 
-// record splits the next non-blank row into fields.
-func (r *Reader) record() ([]string, int, error) {
+// Skip moves past the next row without checking it, for a second pass over
+// an input that was read before; Raw then holds the row. It returns io.EOF
+// after the last row, and the errors of the CSV syntax that Read returns.
+func (r *Reader) Skip() error {
+	_, _, _, err := r.record()
+	return err
+}
+
+// record splits the next non-blank row into fields; printable says that
+// every byte of the row is printable ASCII.
+func (r *Reader) record() (rec []string, line int, printable bool, err error) {
 	for {
 		if r.pos >= len(r.chunk) {
 			if err := r.nextChunk(); err != nil {
-				return nil, r.line, err
+				return nil, r.line, false, err
 			}
 		}
 		switch r.chunk[r.pos] {
@@ -113,8 +127,8 @@ func (r *Reader) record() ([]string, int, error) {
 	}
 	s, start, line := r.chunk, r.pos, r.line
 	r.rec = r.rec[:0]
-	if rec, ok := r.plainRecord(); ok {
-		return rec, line, nil
+	if rec, printable, ok := r.plainRecord(); ok {
+		return rec, line, printable, nil
 	}
 	i := start
 	for {
@@ -184,7 +198,7 @@ func (r *Reader) record() ([]string, int, error) {
 			r.line++
 		}
 		r.pos = i
-		return r.rec, line, nil
+		return r.rec, line, false, nil
 	}
 }
 
@@ -194,43 +208,77 @@ func rowEnds(s string, i int) bool {
 	return i == len(s) || s[i] == '\n' || s[i] == '\r' && (i+1 == len(s) || s[i+1] == '\n')
 }
 
-// plainRecord splits the row at r.pos when it has no quotes, the common
-// case, with the fast byte searches of the strings package.
-func (r *Reader) plainRecord() ([]string, bool) {
-	s := r.chunk[r.pos:]
-	end := strings.IndexByte(s, '\n')
-	next := end + 1
-	if end < 0 {
-		end, next = len(s), len(s)
-	}
-	row := s[:end]
-	if strings.IndexByte(row, '"') >= 0 {
-		return nil, false
-	}
-	row = strings.TrimSuffix(row, "\r")
-	r.raw = row
-	for {
-		c := strings.IndexByte(row, ',')
-		if c < 0 {
-			r.rec = append(r.rec, row)
-			break
+// byteClass sorts the bytes of a row for plainRecord.
+var byteClass = func() (t [256]uint8) {
+	for c := range t {
+		switch {
+		case c == ',':
+			t[c] = comma
+		case c == '\n':
+			t[c] = newline
+		case c == '"':
+			t[c] = quote
+		case c < 0x20 || c >= 0x7f:
+			t[c] = other // control characters and the bytes of non-ASCII UTF-8
 		}
-		r.rec = append(r.rec, row[:c])
-		row = row[c+1:]
 	}
-	r.pos += next
-	if next > end {
+	return t
+}()
+
+const (
+	printableByte = iota // printable ASCII, but for ',' and '"'
+	comma
+	newline
+	quote
+	other
+)
+
+// plainRecord splits the row at r.pos when it has no quotes, the common
+// case, in one pass over its bytes that also tells whether they are all
+// printable ASCII.
+func (r *Reader) plainRecord() (rec []string, printable, ok bool) {
+	s := r.chunk[r.pos:]
+	from, i := 0, 0
+	others, lastOther := 0, -1 // bytes that are not printable ASCII
+scan:
+	for ; i < len(s); i++ {
+		switch byteClass[s[i]] {
+		case printableByte:
+		case comma:
+			r.rec = append(r.rec, s[from:i])
+			from = i + 1
+		case newline:
+			break scan
+		case quote:
+			r.rec = r.rec[:0]
+			return nil, false, false
+		default:
+			others, lastOther = others+1, i
+		}
+	}
+	end, next := i, i
+	if i < len(s) {
+		next++ // the '\n'
 		r.line++
 	}
-	return r.rec, true
+	if end > from && s[end-1] == '\r' {
+		end-- // the "\r" of a "\r\n" line break, or of the input's end
+		if lastOther == end {
+			others--
+		}
+	}
+	r.rec = append(r.rec, s[from:end])
+	r.raw = s[:end]
+	r.pos += next
+	return r.rec, others == 0, true
 }
 
 // fail reports a syntax error and skips the rest of the chunk: the reader
 // cannot find the next row reliably after a quoting error.
-func (r *Reader) fail(line int, err error) ([]string, int, error) {
+func (r *Reader) fail(line int, err error) ([]string, int, bool, error) {
 	r.pos = len(r.chunk)
 	r.src, r.buf, r.eof = nil, nil, true
-	return nil, line, &LineError{Line: line, Err: err}
+	return nil, line, false, &LineError{Line: line, Err: err}
 }
 
 // nextChunk makes the next whole rows of the input the chunk to parse.
