@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -313,4 +314,91 @@ func TestReaderLinesAfterQuotedLastField(t *testing.T) {
 	if _, err := r.Read(); err == nil || !strings.Contains(err.Error(), "line 2: number") {
 		t.Errorf("Read() = %v; want a number error on line 2", err)
 	}
+}
+
+// TestReaderPlainRows: the one-pass split of rows without quotes still
+// sends every byte that is not printable ASCII through the full name rules.
+func TestReaderPlainRows(t *testing.T) {
+	tests := []struct {
+		name, in, wantFirst, wantErr string
+	}{
+		{"ascii crlf", "Ana,B,1,2000-01-01,1\r\n", "Ana", ""},
+		{"utf-8 name", "Ñandú,B,1,2000-01-01,1\r\n", "Ñandú", ""},
+		{"control character before a crlf", "A\x01,B,1,2000-01-01,1\r\n", "", "first_name \"A\\x01\": holds a control character"},
+		{"carriage return inside a name", "A,B\rC,1,2000-01-01,1\n", "", "last_name \"B\\rC\": holds a control character"},
+		{"delete character", "A,B\x7f,1,2000-01-01,1\n", "", "last_name \"B\\x7f\": holds a control character"},
+		{"invalid utf-8", "A\xff,B,1,2000-01-01,1\n", "", "first_name \"A\\xff\": not valid UTF-8"},
+		{"empty name", ",B,1,2000-01-01,1\n", "", "first_name \"\": empty"},
+		{"last row ends in a lone carriage return", "A,B,1,2000-01-01,1\r", "A", ""},
+		{"carriage return in the last field", "A,B,1,2000-01-01,1\r2\n", "", "number \"1\\r2\""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			b, err := NewReader(strings.NewReader(tc.in), 1).Read()
+			switch {
+			case tc.wantErr == "" && (err != nil || b.FirstName != tc.wantFirst):
+				t.Errorf("Read(%q) = %+v, %v; want first name %q", tc.in, b, err, tc.wantFirst)
+			case tc.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tc.wantErr)):
+				t.Errorf("Read(%q) = %v; want error containing %q", tc.in, err, tc.wantErr)
+			}
+		})
+	}
+}
+
+// TestReaderSkip: Skip walks the same rows as Read, without checking them.
+func TestReaderSkip(t *testing.T) {
+	in := "A,B,1,2000-01-01,1\r\n\r\n\"Q, x\",B,2,2000-01-01,2\nbad row\n"
+	r := NewReader(strings.NewReader(in), 1)
+	var raws []string
+	for {
+		err := r.Skip()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatalf("Skip() = %v", err)
+		}
+		raws = append(raws, r.Raw())
+	}
+	want := []string{"A,B,1,2000-01-01,1", `"Q, x",B,2,2000-01-01,2`, "bad row"}
+	if !slices.Equal(raws, want) {
+		t.Errorf("rows = %q; want %q", raws, want)
+	}
+	if err := NewReader(strings.NewReader(`A,B"x`+"\n"), 1).Skip(); !errors.Is(err, ErrBareQuote) {
+		t.Errorf("Skip() = %v; want ErrBareQuote", err)
+	}
+}
+
+// FuzzReaderPlainRows compares the Reader with the plainest reading of rows
+// without quotes: split at line breaks and commas, then Parse.
+func FuzzReaderPlainRows(f *testing.F) {
+	for _, s := range []string{"A,B,1,2000-01-01,1\r\nC,D,2,2000-02-29,9999\n", "Ñ,B,007,1999-12-31,0\n\n", "A,,1,2000-01-01,1", "A\x00,B,1,2000-01-01,1\r\n", "A,B,1,2001-02-29,1\n", "A,B,1,2000-01-01,10000\n", "\r\n", "A,B\r,1,2000-01-01,1"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, in string) {
+		if strings.Contains(in, `"`) || strings.HasPrefix(in, "\ufeff") {
+			t.Skip()
+		}
+		r := NewReader(strings.NewReader(in), 1)
+		for i, line := range strings.SplitAfter(in, "\n") {
+			row := strings.TrimSuffix(strings.TrimSuffix(line, "\n"), "\r")
+			if row == "" && (strings.HasSuffix(line, "\n") || line == "") {
+				continue // blank
+			}
+			want, wantErr := Parse(1, strings.Split(row, ","))
+			got, err := r.Read()
+			if (err != nil) != (wantErr != nil) || err == nil && got != want {
+				t.Fatalf("row %d %q: Read() = %+v, %v; Parse gives %+v, %v", i+1, row, got, err, want, wantErr)
+			}
+			if err != nil {
+				if !strings.Contains(err.Error(), fmt.Sprintf("line %d: %v", i+1, wantErr)) {
+					t.Fatalf("row %d %q: Read() = %v; want line %d: %v", i+1, row, err, i+1, wantErr)
+				}
+				return
+			}
+		}
+		if _, err := r.Read(); err != io.EOF {
+			t.Fatalf("after the last row: %v; want io.EOF", err)
+		}
+	})
 }
