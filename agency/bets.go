@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"hash"
 	"io"
 	"iter"
 	"os"
@@ -37,8 +38,13 @@ func checkFile(ctx context.Context, path string, agency, batchSize int) (bets in
 			return 0, "", ctx.Err() // SIGTERM during a long check
 		}
 	}
+	return bets, fingerprintOf(h, batchSize), nil
+}
+
+// fingerprintOf finishes a hash of a file's bytes with the batch size.
+func fingerprintOf(h hash.Hash, batchSize int) string {
 	h.Write([]byte("\nbatch=" + strconv.Itoa(batchSize)))
-	return bets, hex.EncodeToString(h.Sum(nil))[:16], nil
+	return hex.EncodeToString(h.Sum(nil))[:16]
 }
 
 // chunk is one batch's body: its bets as CSV rows.
@@ -50,7 +56,11 @@ type chunk struct {
 // batches streams the file's bets as CSV bodies of exactly size bets each
 // (only the last may hold fewer), in order: each row as the file wrote it,
 // ending in "\r\n". The body is reused: use it before asking for the next.
-func batches(path string, agency, size int) iter.Seq2[chunk, error] {
+//
+// The rows are not validated again: checkFile did, and the lottery does.
+// The file is hashed again instead, and a file whose fingerprint is no longer
+// want ends in an error before the agency can announce that it finished.
+func batches(path string, size int, want string) iter.Seq2[chunk, error] {
 	return func(yield func(chunk, error) bool) {
 		f, err := os.Open(path)
 		if err != nil {
@@ -58,11 +68,12 @@ func batches(path string, agency, size int) iter.Seq2[chunk, error] {
 			return
 		}
 		defer f.Close()
-		r := bet.NewReader(f, agency)
+		h := sha256.New()
+		r := bet.NewReader(io.TeeReader(f, h), 0)
 		var body []byte
 		n := 0
 		for {
-			_, err := r.Read() // checked again: the file may have changed since
+			err := r.Skip()
 			if err == io.EOF {
 				break
 			}
@@ -77,6 +88,10 @@ func batches(path string, agency, size int) iter.Seq2[chunk, error] {
 				}
 				body, n = body[:0], 0
 			}
+		}
+		if got := fingerprintOf(h, size); got != want {
+			yield(chunk{}, fmt.Errorf("read bets: file %s changed since it was checked (fingerprint %s, was %s)", path, got, want))
+			return
 		}
 		if n > 0 {
 			yield(chunk{body, n}, nil)

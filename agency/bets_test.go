@@ -35,8 +35,12 @@ func TestBatches(t *testing.T) {
 	}
 	for _, tc := range tests {
 		path := writeFile(t, rows(tc.bets))
+		_, fp, err := checkFile(context.Background(), path, 1, tc.size)
+		if err != nil {
+			t.Fatal(err)
+		}
 		var got []int
-		for c, err := range batches(path, 1, tc.size) {
+		for c, err := range batches(path, tc.size, fp) {
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -78,5 +82,33 @@ func TestCheckFileFingerprint(t *testing.T) {
 	}
 	if fa10 == fa20 || fa10 == fb10 {
 		t.Errorf("fingerprints %q (batch 10), %q (batch 20), %q (other file): want all different", fa10, fa20, fb10)
+	}
+}
+
+// TestBatchesFileChanged: a file that changed after it was checked ends the
+// batches in an error that says so, even when every row is still valid.
+func TestBatchesFileChanged(t *testing.T) {
+	path := writeFile(t, rows(25))
+	_, fp, err := checkFile(context.Background(), path, 1, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, []byte(strings.Replace(rows(25), "Ana", "Eva", 1)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var got []int
+	var last error
+	for c, err := range batches(path, 10, fp) {
+		if err != nil {
+			last = err
+			break
+		}
+		got = append(got, c.bets)
+	}
+	if last == nil || !strings.Contains(last.Error(), "changed since it was checked") {
+		t.Errorf("batches over a changed file: error %v; want one that says it changed", last)
+	}
+	if !slicesEqual(got, []int{10, 10}) {
+		t.Errorf("batches before the error = %v; want the two full ones, not the last", got)
 	}
 }

@@ -76,7 +76,7 @@ func (a *agent) send(ctx context.Context, pub *broker.Publisher) error {
 	from := a.confirmed
 	seq, bets := 0, 0
 	last := time.Now()
-	for c, err := range batches(a.cfg.dataFile, a.cfg.id, a.cfg.batchSize) {
+	for c, err := range batches(a.cfg.dataFile, a.cfg.batchSize, a.fingerprint) {
 		if err != nil {
 			return err
 		}
@@ -97,9 +97,6 @@ func (a *agent) send(ctx context.Context, pub *broker.Publisher) error {
 			last = time.Now()
 			a.log.WithFields(logrus.Fields{logfmt.ResultKey: logfmt.InProgress, "enviadas": bets, "total": a.total}).Info("envio_apuestas")
 		}
-	}
-	if bets != a.total {
-		return fmt.Errorf("read bets: file %s changed while sending: %d bets now, %d when checked", a.cfg.dataFile, bets, a.total)
 	}
 	err := pub.Flush(ctx)
 	a.confirmed = from + pub.Confirmed()

@@ -2,10 +2,13 @@ package bet
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"io"
+	"math/bits"
 	"strconv"
 	"strings"
+	"unsafe"
 )
 
 // Errors in the CSV syntax, as encoding/csv words them.
@@ -98,32 +101,32 @@ func (r *Reader) Raw() string { return r.raw }
 // an input that was read before; Raw then holds the row. It returns io.EOF
 // after the last row, and the errors of the CSV syntax that Read returns.
 func (r *Reader) Skip() error {
-	_, _, _, err := r.record()
-	return err
+	if err := r.skipBlank(); err != nil {
+		return err
+	}
+	s := r.chunk[r.pos:]
+	end := strings.IndexByte(s, '\n')
+	next := end + 1
+	if end < 0 {
+		end, next = len(s), len(s)
+	}
+	if strings.IndexByte(s[:end], '"') >= 0 {
+		_, _, _, err := r.record() // quoted fields may hold line breaks
+		return err
+	}
+	r.raw = strings.TrimSuffix(s[:end], "\r")
+	r.pos += next
+	if next > end {
+		r.line++
+	}
+	return nil
 }
 
 // record splits the next non-blank row into fields; printable says that
 // every byte of the row is printable ASCII.
 func (r *Reader) record() (rec []string, line int, printable bool, err error) {
-	for {
-		if r.pos >= len(r.chunk) {
-			if err := r.nextChunk(); err != nil {
-				return nil, r.line, false, err
-			}
-		}
-		switch r.chunk[r.pos] {
-		case '\n':
-			r.pos++
-			r.line++
-			continue
-		case '\r':
-			if r.pos+1 < len(r.chunk) && r.chunk[r.pos+1] == '\n' {
-				r.pos += 2
-				r.line++
-				continue
-			}
-		}
-		break
+	if err := r.skipBlank(); err != nil {
+		return nil, r.line, false, err
 	}
 	s, start, line := r.chunk, r.pos, r.line
 	r.rec = r.rec[:0]
@@ -202,75 +205,104 @@ func (r *Reader) record() (rec []string, line int, printable bool, err error) {
 	}
 }
 
+// skipBlank moves to the start of the next row that is not blank, reading
+// more input when the chunk is done.
+func (r *Reader) skipBlank() error {
+	for {
+		if r.pos >= len(r.chunk) {
+			if err := r.nextChunk(); err != nil {
+				return err
+			}
+		}
+		switch r.chunk[r.pos] {
+		case '\n':
+			r.pos++
+			r.line++
+			continue
+		case '\r':
+			if r.pos+1 < len(r.chunk) && r.chunk[r.pos+1] == '\n' {
+				r.pos += 2
+				r.line++
+				continue
+			}
+		}
+		return nil
+	}
+}
+
 // rowEnds reports whether a row ends at s[i]: the end of the input, "\n",
 // "\r\n", or a last "\r".
 func rowEnds(s string, i int) bool {
 	return i == len(s) || s[i] == '\n' || s[i] == '\r' && (i+1 == len(s) || s[i+1] == '\n')
 }
 
-// byteClass sorts the bytes of a row for plainRecord.
-var byteClass = func() (t [256]uint8) {
-	for c := range t {
-		switch {
-		case c == ',':
-			t[c] = comma
-		case c == '\n':
-			t[c] = newline
-		case c == '"':
-			t[c] = quote
-		case c < 0x20 || c >= 0x7f:
-			t[c] = other // control characters and the bytes of non-ASCII UTF-8
-		}
-	}
-	return t
-}()
-
-const (
-	printableByte = iota // printable ASCII, but for ',' and '"'
-	comma
-	newline
-	quote
-	other
-)
-
 // plainRecord splits the row at r.pos when it has no quotes, the common
-// case, in one pass over its bytes that also tells whether they are all
-// printable ASCII.
+// case, and tells whether its bytes are all printable ASCII. It finds the
+// line break with the fast byte search of the strings package, then looks at
+// the row eight bytes at a time (see rowWord).
 func (r *Reader) plainRecord() (rec []string, printable, ok bool) {
 	s := r.chunk[r.pos:]
+	end := strings.IndexByte(s, '\n')
+	next := end + 1
+	if end < 0 {
+		end, next = len(s), len(s)
+	}
+	if end > 0 && s[end-1] == '\r' {
+		end-- // the "\r" of a "\r\n" line break, or of the input's end
+	}
+	row := s[:end]
+	printable = true
 	from, i := 0, 0
-	others, lastOther := 0, -1 // bytes that are not printable ASCII
-scan:
-	for ; i < len(s); i++ {
-		switch byteClass[s[i]] {
-		case printableByte:
-		case comma:
-			r.rec = append(r.rec, s[from:i])
+	for ; i+8 <= len(row); i += 8 {
+		commas, quotes, others := rowWord(binary.LittleEndian.Uint64(unsafe.Slice(unsafe.StringData(row[i:]), 8)))
+		if quotes != 0 {
+			return nil, false, false
+		}
+		printable = printable && others == 0
+		for ; commas != 0; commas &= commas - 1 {
+			c := i + bits.TrailingZeros64(commas)/8
+			r.rec = append(r.rec, row[from:c])
+			from = c + 1
+		}
+	}
+	for ; i < len(row); i++ {
+		switch c := row[i]; {
+		case c == ',':
+			r.rec = append(r.rec, row[from:i])
 			from = i + 1
-		case newline:
-			break scan
-		case quote:
+		case c == '"':
 			r.rec = r.rec[:0]
 			return nil, false, false
-		default:
-			others, lastOther = others+1, i
+		case c < 0x20 || c >= 0x7f:
+			printable = false
 		}
 	}
-	end, next := i, i
-	if i < len(s) {
-		next++ // the '\n'
+	r.rec = append(r.rec, row[from:])
+	r.raw = row
+	r.pos += next
+	if next > end {
 		r.line++
 	}
-	if end > from && s[end-1] == '\r' {
-		end-- // the "\r" of a "\r\n" line break, or of the input's end
-		if lastOther == end {
-			others--
-		}
-	}
-	r.rec = append(r.rec, s[from:end])
-	r.raw = s[:end]
-	r.pos += next
-	return r.rec, others == 0, true
+	return r.rec, printable, true
+}
+
+// rowWord looks at eight bytes of a row at once. Each result has the high
+// bit of a byte set where that byte is a comma, a double quote, or not
+// printable ASCII (a control character, DEL, or part of a UTF-8 sequence).
+// No operation carries from one byte into the next, so the marks are exact.
+func rowWord(x uint64) (commas, quotes, others uint64) {
+	const (
+		low7 = 0x7f7f7f7f7f7f7f7f
+		high = 0x8080808080808080
+		ones = 0x0101010101010101
+	)
+	// zero marks the bytes of y that are 0.
+	zero := func(y uint64) uint64 { return ^((y & low7) + low7 | y | low7) }
+	commas = zero(x ^ ','*ones)
+	quotes = zero(x ^ '"'*ones)
+	below := ^((x & low7) + (0x80-0x20)*ones) & ^x & high // bytes under 0x20
+	others = x&high | below | zero(x^0x7f*ones)
+	return commas, quotes, others
 }
 
 // fail reports a syntax error and skips the rest of the chunk: the reader

@@ -19,7 +19,9 @@ func renderReport(o options, p *pipelineResult, b *baselineResult, course *pipel
 	row("bets", "%d in %d batches (%.1f MB of CSV)", p.bets, p.batches, float64(p.bytes)/1e6)
 	row("end to end (first agency started → last agency has its winners)", "%.2f s", p.totalSeconds)
 	row("bets per second, end to end", "%.0f", p.betsPerSecond())
-	row("time to the draw", "%.2f s", p.draw)
+	row("time to every batch confirmed (last agency's envio_finalizado)", "%.2f s", p.sent)
+	row("time to the last bet stored", "%.2f s", p.lastStored())
+	row("time to the draw (one LoadBets pass after the last bet)", "%.2f s", p.draw)
 	for i, w := range p.winners {
 		row(fmt.Sprintf("time to agency %d's winners", i+1), "%.2f s", w)
 	}

@@ -93,6 +93,7 @@ type pipelineResult struct {
 	start        time.Time
 	draw         float64   // seconds to the sorteo line
 	winners      []float64 // seconds to each agency's consulta_ganadores
+	sent         float64   // seconds to the last agency's envio_finalizado: every batch confirmed
 	lotteryRSS   int64     // peak, KiB
 	agencyRSS    int64     // peak of agency 1, KiB
 	curve        []point
@@ -103,6 +104,14 @@ type pipelineResult struct {
 }
 
 func (p *pipelineResult) betsPerSecond() float64 { return float64(p.bets) / p.totalSeconds }
+
+// lastStored is the seconds to the lottery's last apuesta_recibida.
+func (p *pipelineResult) lastStored() float64 {
+	if len(p.curve) == 0 {
+		return 0
+	}
+	return p.curve[len(p.curve)-1].at
+}
 
 type proc struct {
 	cmd  *exec.Cmd
@@ -200,6 +209,8 @@ func runPipeline(o options, v *vhosts, files []string, name string) (*pipelineRe
 		i := i
 		a, err := start("agency", func(l string, at time.Time) {
 			switch {
+			case strings.HasPrefix(l, "action: envio_finalizado | result: success"):
+				res.sent = max(res.sent, since(res.start, at))
 			case strings.HasPrefix(l, "action: consulta_ganadores | result: success"):
 				res.winners[i] = since(res.start, at)
 			case strings.Contains(l, "result: fail"):
