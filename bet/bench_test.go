@@ -58,3 +58,45 @@ func BenchmarkStoreBets(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*1000), "ns/bet")
 }
+
+// BenchmarkLoadBets is the cost of the draw's pass: loading one stored bet
+// and asking HasWon.
+func BenchmarkLoadBets(b *testing.B) {
+	path := filepath.Join(b.TempDir(), "bets.csv")
+	s, err := OpenStore(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	r := NewReader(bytes.NewReader(benchInput(10000)), 1)
+	var bets []Bet
+	for {
+		x, err := r.Read()
+		if err != nil {
+			break
+		}
+		bets = append(bets, x)
+	}
+	const rounds = 50 // 500,000 bets, one winner in 10,000
+	for range rounds {
+		if err := s.StoreBets(bets); err != nil {
+			b.Fatal(err)
+		}
+	}
+	s.Close()
+	b.ReportAllocs()
+	for b.Loop() {
+		won := 0
+		for x, err := range LoadBets(path) {
+			if err != nil {
+				b.Fatal(err)
+			}
+			if HasWon(x) {
+				won++
+			}
+		}
+		if won != rounds {
+			b.Fatalf("%d winners; want %d", won, rounds)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*rounds*len(bets)), "ns/bet")
+}

@@ -225,6 +225,10 @@ func (r *Reader) skipBlank() error {
 				r.line++
 				continue
 			}
+			if r.pos+1 == len(r.chunk) && r.eof && len(r.buf) == 0 {
+				r.pos++ // a last "\r" on its own: blank, as encoding/csv reads it
+				continue
+			}
 		}
 		return nil
 	}
@@ -256,6 +260,7 @@ func (r *Reader) plainRecord() (rec []string, printable, ok bool) {
 	for ; i+8 <= len(row); i += 8 {
 		commas, quotes, others := rowWord(binary.LittleEndian.Uint64(unsafe.Slice(unsafe.StringData(row[i:]), 8)))
 		if quotes != 0 {
+			r.rec = r.rec[:0]
 			return nil, false, false
 		}
 		printable = printable && others == 0

@@ -1,10 +1,8 @@
 package bet
 
 import (
-	"errors"
 	"fmt"
 	"io"
-	"iter"
 	"os"
 
 	"github.com/loteria-nacional/pipeline/internal/failpoint"
@@ -83,34 +81,3 @@ func (s *Store) Truncate(size int64) error {
 
 // Close closes the file.
 func (s *Store) Close() error { return s.f.Close() }
-
-// LoadBets streams the bets stored in the file at path, in order. It never
-// holds the whole file in memory. A missing file holds no bets. The strings
-// of a bet share memory with its neighbours: clone one to keep it long.
-func LoadBets(path string) iter.Seq2[Bet, error] {
-	return func(yield func(Bet, error) bool) {
-		f, err := os.Open(path)
-		if errors.Is(err, os.ErrNotExist) {
-			return
-		}
-		if err != nil {
-			yield(Bet{}, fmt.Errorf("load bets: %w", err))
-			return
-		}
-		defer f.Close()
-		r := &Reader{src: f, fields: 1 + Fields, line: 1}
-		for {
-			b, err := r.Read()
-			if err == io.EOF {
-				return
-			}
-			if err != nil {
-				yield(Bet{}, fmt.Errorf("load bets from %s: %w", path, err))
-				return
-			}
-			if !yield(b, nil) {
-				return
-			}
-		}
-	}
-}

@@ -1,0 +1,138 @@
+package bet
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"iter"
+	"os"
+	"runtime"
+	"strings"
+	"sync"
+)
+
+// LoadBets streams the bets stored in the file at path, in order. It never
+// holds the whole file in memory. A missing file holds no bets. The strings
+// of a bet share memory with its neighbours: clone one to keep it long.
+//
+// It reads the file in chunks of whole rows and parses them on as many
+// goroutines as Go may run at once (GOMAXPROCS), and hands the bets on in the
+// file's order; a few chunks are in flight at a time. Stopping the loop early
+// stops the goroutines before LoadBets returns.
+func LoadBets(path string) iter.Seq2[Bet, error] {
+	return func(yield func(Bet, error) bool) {
+		f, err := os.Open(path)
+		if errors.Is(err, os.ErrNotExist) {
+			return
+		}
+		if err != nil {
+			yield(Bet{}, fmt.Errorf("load bets: %w", err))
+			return
+		}
+		defer f.Close()
+
+		workers := runtime.GOMAXPROCS(0)
+		jobs := make(chan loadJob)
+		pending := make(chan chan parsedChunk, 2*workers) // in the file's order
+		free := make(chan []Bet, 3*workers)               // bet slices to use again
+		stop := make(chan struct{})
+		var wg sync.WaitGroup
+		defer wg.Wait()
+		defer close(stop)
+		wg.Add(1 + workers)
+		go func() {
+			defer wg.Done()
+			splitChunks(&Reader{src: f, fields: 1 + Fields, line: 1}, jobs, pending, stop)
+		}()
+		for range workers {
+			go func() {
+				defer wg.Done()
+				for j := range jobs {
+					j.out <- j.parse(free)
+				}
+			}()
+		}
+		for out := range pending {
+			c := <-out
+			for _, b := range c.bets {
+				if !yield(b, nil) {
+					return
+				}
+			}
+			if c.err != nil {
+				yield(Bet{}, fmt.Errorf("load bets from %s: %w", path, c.err))
+				return
+			}
+			select {
+			case free <- c.bets:
+			default:
+			}
+		}
+	}
+}
+
+// loadJob is a chunk of whole rows of the stored form, the line it starts
+// on, and where its bets go.
+type loadJob struct {
+	chunk string
+	line  int
+	out   chan<- parsedChunk
+}
+
+// parsedChunk is a chunk's bets, and the error that ended it early.
+type parsedChunk struct {
+	bets []Bet
+	err  error
+}
+
+// splitChunks cuts r's input into chunks of whole rows, queues a place for
+// each chunk's bets on pending, in order, and hands the chunk to a worker.
+// It closes both channels when the input ends, fails, or stop is closed.
+func splitChunks(r *Reader, jobs chan<- loadJob, pending chan<- chan parsedChunk, stop <-chan struct{}) {
+	defer close(jobs)
+	defer close(pending)
+	for {
+		err := r.nextChunk()
+		if err == io.EOF {
+			return
+		}
+		out := make(chan parsedChunk, 1) // a worker never waits to deliver
+		select {
+		case pending <- out:
+		case <-stop:
+			return
+		}
+		if err != nil {
+			out <- parsedChunk{err: err}
+			return
+		}
+		select {
+		case jobs <- loadJob{r.chunk, r.line, out}:
+		case <-stop:
+			return
+		}
+		// Every line break, in a quoted field or not, is a line to Read.
+		r.line += strings.Count(r.chunk, "\n")
+	}
+}
+
+// parse reads the chunk's bets into a slice from free, or a new one.
+func (j loadJob) parse(free chan []Bet) parsedChunk {
+	var bets []Bet
+	select {
+	case bets = <-free:
+		bets = bets[:0]
+	default:
+	}
+	r := &Reader{chunk: j.chunk, line: j.line, eof: true, fields: 1 + Fields}
+	for {
+		b, err := r.Read()
+		if err == io.EOF {
+			return parsedChunk{bets: bets}
+		}
+		if err != nil {
+			return parsedChunk{bets: bets, err: err}
+		}
+		bets = append(bets, b)
+	}
+}
