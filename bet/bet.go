@@ -70,41 +70,51 @@ func Parse(agency int, f []string) (Bet, error) {
 	if len(f) != Fields {
 		return Bet{}, fmt.Errorf("%w: %d fields; want %d (first_name,last_name,document,birthdate,number)", ErrInvalid, len(f), Fields)
 	}
-	return parse(agency, f, false)
+	var b Bet
+	err := parse(&b, agency, f, false)
+	return b, err
 }
 
-// parse is Parse for five fields; printable says that the caller has seen
-// every byte of the names to be printable ASCII, which leaves of the name
-// rules only that a name is not empty.
-func parse(agency int, f []string, printable bool) (Bet, error) {
+// parse is Parse for five fields, into b; printable says that the caller
+// has seen every byte of the names to be printable ASCII, which leaves of the
+// name rules only that a name is not empty.
+func parse(b *Bet, agency int, f []string, printable bool) error {
 	first, last, doc := f[0], f[1], f[2]
 	if err := checkName("first_name", first, printable); err != nil {
-		return Bet{}, err
+		return err
 	}
 	if err := checkName("last_name", last, printable); err != nil {
-		return Bet{}, err
+		return err
 	}
 	if !allDigits(doc) {
-		return Bet{}, &FieldError{"document", doc, "want one or more digits 0-9"}
+		return &FieldError{"document", doc, "want one or more digits 0-9"}
 	}
 	birth, err := ParseDate(f[3])
 	if err != nil {
-		return Bet{}, err
+		return err
 	}
 	n, err := ParseNumber(f[4])
 	if err != nil {
-		return Bet{}, err
+		return err
 	}
-	return Bet{Agency: agency, FirstName: first, LastName: last, Document: doc, Birthdate: birth, Number: n}, nil
+	*b = Bet{Agency: agency, FirstName: first, LastName: last, Document: doc, Birthdate: birth, Number: n}
+	return nil
 }
 
 // ParseDate parses a birthdate written YYYY-MM-DD that is a real calendar date.
 // It does what time.Parse(DateLayout, s) does, several times faster.
 func ParseDate(s string) (time.Time, error) {
 	if len(s) == 10 && s[4] == '-' && s[7] == '-' {
-		y, m, d := digits(s[0:4]), digits(s[5:7]), digits(s[8:10])
-		if y >= 0 && m >= 1 && m <= 12 && d >= 1 && d <= daysIn(time.Month(m), y) {
-			return time.Unix(unixDays(y, m, d)*secondsPerDay, 0).UTC(), nil
+		// Each byte less '0' is a digit when it is at most 9 (an unsigned
+		// byte: anything under '0' wraps round to more than 9).
+		y0, y1, y2, y3 := s[0]-'0', s[1]-'0', s[2]-'0', s[3]-'0'
+		m0, m1, d0, d1 := s[5]-'0', s[6]-'0', s[8]-'0', s[9]-'0'
+		if max(y0, y1, y2, y3, m0, m1, d0, d1) <= 9 {
+			y := int(y0)*1000 + int(y1)*100 + int(y2)*10 + int(y3)
+			m, d := int(m0)*10+int(m1), int(d0)*10+int(d1)
+			if m >= 1 && m <= 12 && d >= 1 && d <= daysIn(time.Month(m), y) {
+				return time.Unix(unixDays(y, m, d)*secondsPerDay, 0).UTC(), nil
+			}
 		}
 	}
 	return time.Time{}, &FieldError{"birthdate", s, "want a real calendar date YYYY-MM-DD"}
@@ -124,23 +134,18 @@ func digits(s string) int {
 
 const secondsPerDay = 24 * 60 * 60
 
-// unixDays is the number of days from 1970-01-01 to the given date of the
-// proleptic Gregorian calendar, as time.Date counts them, with a few integer
-// operations (Howard Hinnant's days_from_civil).
+// unixDays is the number of days from 1970-01-01 to the date y-m-d (year
+// 0 to 9999) of the proleptic Gregorian calendar, as time.Date counts them,
+// with a few integer operations: Howard Hinnant's days_from_civil, counting
+// years from March, so that a leap day ends its year, and from the year -400,
+// so that every year is positive.
 func unixDays(y, m, d int) int64 {
 	if m <= 2 {
-		y--
+		y, m = y-1, m+12
 	}
-	era := y
-	if era < 0 {
-		era -= 399
-	}
-	era /= 400
-	yoe := y - era*400                     // [0, 399]
-	mp := (m + 9) % 12                     // March is 0
-	doy := (153*mp+2)/5 + d - 1            // [0, 365]
-	doe := yoe*365 + yoe/4 - yoe/100 + doy // [0, 146096]
-	return int64(era)*146097 + int64(doe) - 719468
+	y += 400
+	days := 365*y + y/4 - y/100 + y/400 + (153*(m-3)+2)/5 + d - 1
+	return int64(days) - 719468 - 146097
 }
 
 func daysIn(m time.Month, year int) int {

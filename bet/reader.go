@@ -69,10 +69,18 @@ func NewBytesReader(b []byte, agency int) *Reader {
 
 // Read returns the next bet, io.EOF after the last one, or a *LineError
 // that names the line where the bad row starts.
-func (r *Reader) Read() (Bet, error) {
-	rec, line, printable, err := r.record()
-	if err != nil {
+func (r *Reader) Read() (b Bet, err error) {
+	if err = r.skipBlank(); err != nil {
 		return Bet{}, err
+	}
+	line := r.line
+	var fields [1 + Fields]string // on the stack: no write barriers
+	n, printable, ok := r.plainRecord(&fields)
+	rec := fields[:n]
+	if !ok {
+		if rec, err = r.record(); err != nil {
+			return Bet{}, err
+		}
 	}
 	agency := r.agency
 	if r.fields == 1+Fields && len(rec) > 0 { // the stored form starts with the agency
@@ -81,13 +89,11 @@ func (r *Reader) Read() (Bet, error) {
 		}
 		rec = rec[1:]
 	}
-	var b Bet
-	if len(rec) == Fields {
-		b, err = parse(agency, rec, printable)
-	} else {
-		b, err = Parse(agency, rec) // says how many fields are wrong
+	if len(rec) != Fields {
+		_, err := Parse(agency, rec) // says how many fields are wrong
+		return Bet{}, &LineError{line, err}
 	}
-	if err != nil {
+	if err := parse(&b, agency, rec, printable); err != nil {
 		return Bet{}, &LineError{line, err}
 	}
 	return b, nil
@@ -111,7 +117,7 @@ func (r *Reader) Skip() error {
 		end, next = len(s), len(s)
 	}
 	if strings.IndexByte(s[:end], '"') >= 0 {
-		_, _, _, err := r.record() // quoted fields may hold line breaks
+		_, err := r.record() // quoted fields may hold line breaks
 		return err
 	}
 	r.raw = strings.TrimSuffix(s[:end], "\r")
@@ -122,17 +128,11 @@ func (r *Reader) Skip() error {
 	return nil
 }
 
-// record splits the next non-blank row into fields; printable says that
-// every byte of the row is printable ASCII.
-func (r *Reader) record() (rec []string, line int, printable bool, err error) {
-	if err := r.skipBlank(); err != nil {
-		return nil, r.line, false, err
-	}
+// record splits the row at r.pos, which plainRecord could not, into
+// fields: quoted fields, and rows of more fields than a bet has.
+func (r *Reader) record() ([]string, error) {
 	s, start, line := r.chunk, r.pos, r.line
 	r.rec = r.rec[:0]
-	if rec, printable, ok := r.plainRecord(); ok {
-		return rec, line, printable, nil
-	}
 	i := start
 	for {
 		var field string
@@ -201,7 +201,7 @@ func (r *Reader) record() (rec []string, line int, printable bool, err error) {
 			r.line++
 		}
 		r.pos = i
-		return r.rec, line, false, nil
+		return r.rec, nil
 	}
 }
 
@@ -240,11 +240,12 @@ func rowEnds(s string, i int) bool {
 	return i == len(s) || s[i] == '\n' || s[i] == '\r' && (i+1 == len(s) || s[i+1] == '\n')
 }
 
-// plainRecord splits the row at r.pos when it has no quotes, the common
-// case, and tells whether its bytes are all printable ASCII. It finds the
-// line break with the fast byte search of the strings package, then looks at
-// the row eight bytes at a time (see rowWord).
-func (r *Reader) plainRecord() (rec []string, printable, ok bool) {
+// plainRecord splits the row at r.pos into f when it has no quotes and at
+// most len(f) fields, the common case, and tells whether its bytes are all
+// printable ASCII; otherwise it returns ok false and leaves r as it was. It
+// finds the line break with the fast byte search of the strings package,
+// then looks at the row eight bytes at a time (see rowWord).
+func (r *Reader) plainRecord(f *[1 + Fields]string) (n int, printable, ok bool) {
 	s := r.chunk[r.pos:]
 	end := strings.IndexByte(s, '\n')
 	next := end + 1
@@ -260,35 +261,37 @@ func (r *Reader) plainRecord() (rec []string, printable, ok bool) {
 	for ; i+8 <= len(row); i += 8 {
 		commas, quotes, others := rowWord(binary.LittleEndian.Uint64(unsafe.Slice(unsafe.StringData(row[i:]), 8)))
 		if quotes != 0 {
-			r.rec = r.rec[:0]
-			return nil, false, false
+			return 0, false, false
 		}
 		printable = printable && others == 0
 		for ; commas != 0; commas &= commas - 1 {
 			c := i + bits.TrailingZeros64(commas)/8
-			r.rec = append(r.rec, row[from:c])
-			from = c + 1
+			if n == len(f)-1 {
+				return 0, false, false
+			}
+			f[n], n, from = row[from:c], n+1, c+1
 		}
 	}
 	for ; i < len(row); i++ {
 		switch c := row[i]; {
 		case c == ',':
-			r.rec = append(r.rec, row[from:i])
-			from = i + 1
+			if n == len(f)-1 {
+				return 0, false, false
+			}
+			f[n], n, from = row[from:i], n+1, i+1
 		case c == '"':
-			r.rec = r.rec[:0]
-			return nil, false, false
+			return 0, false, false
 		case c < 0x20 || c >= 0x7f:
 			printable = false
 		}
 	}
-	r.rec = append(r.rec, row[from:])
+	f[n], n = row[from:], n+1
 	r.raw = row
 	r.pos += next
 	if next > end {
 		r.line++
 	}
-	return r.rec, printable, true
+	return n, printable, true
 }
 
 // rowWord looks at eight bytes of a row at once. Each result has the high
@@ -312,10 +315,10 @@ func rowWord(x uint64) (commas, quotes, others uint64) {
 
 // fail reports a syntax error and skips the rest of the chunk: the reader
 // cannot find the next row reliably after a quoting error.
-func (r *Reader) fail(line int, err error) ([]string, int, bool, error) {
+func (r *Reader) fail(line int, err error) ([]string, error) {
 	r.pos = len(r.chunk)
 	r.src, r.buf, r.eof = nil, nil, true
-	return nil, line, false, &LineError{Line: line, Err: err}
+	return nil, &LineError{Line: line, Err: err}
 }
 
 // nextChunk makes the next whole rows of the input the chunk to parse.
