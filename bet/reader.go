@@ -59,12 +59,13 @@ func NewReader(r io.Reader, agency int) *Reader {
 }
 
 // NewBytesReader returns a Reader over b, a whole input held in memory,
-// such as a message body: its rows are parsed in place of one string.
+// such as a message body. It reads b in place, without a copy: the strings
+// of its bets are b's bytes, so b must not change while they are in use.
 func NewBytesReader(b []byte, agency int) *Reader {
 	if bytes.HasPrefix(b, bom) {
 		b = b[len(bom):]
 	}
-	return &Reader{agency: agency, fields: Fields, line: 1, chunk: string(b), eof: true}
+	return &Reader{agency: agency, fields: Fields, line: 1, chunk: unsafe.String(unsafe.SliceData(b), len(b)), eof: true}
 }
 
 // Read returns the next bet, io.EOF after the last one, or a *LineError

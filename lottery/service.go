@@ -31,8 +31,9 @@ type consumer interface {
 }
 
 // lottery is the service: it stores bets, makes the draw and answers winners
-// requests. All its work happens on one goroutine (Run), so its state needs
-// no locks.
+// requests. Its state, its files and its acks belong to one goroutine (Run),
+// so they need no locks; readBatches reads batches ahead on another, which
+// touches only the configuration and the free bet slices.
 type lottery struct {
 	cfg     config
 	ident   identity
@@ -43,7 +44,7 @@ type lottery struct {
 	pub     publisher
 	winners map[int][]string // after the draw: each agency's winning documents
 
-	bets []bet.Bet // reused for each batch
+	free chan []bet.Bet // bet slices that StoreBets is done with, for readBatches
 }
 
 // recovered is called once at start-up, after the state is rebuilt from the
@@ -73,7 +74,12 @@ func (l *lottery) Run(ctx context.Context, bets, requests consumer) error {
 		return err
 	}
 
-	betsCh, reqCh := bets.Deliveries(), requests.Deliveries()
+	// Batches are decoded and their bets read on a goroutine of their own,
+	// ahead of this one, which alone owns the state, the files and the acks.
+	stop, read := make(chan struct{}), make(chan struct{})
+	betsCh := l.readBatches(stop, read, bets.Deliveries())
+	defer func() { close(stop); <-read }()
+	reqCh := requests.Deliveries()
 	done := ctx.Done()
 	tick := time.NewTicker(l.cfg.statusEvery)
 	defer tick.Stop()
@@ -88,13 +94,13 @@ func (l *lottery) Run(ctx context.Context, bets, requests consumer) error {
 			if err := errors.Join(bets.Cancel(), requests.Cancel()); err != nil {
 				return err
 			}
-		case d, ok := <-betsCh:
+		case in, ok := <-betsCh:
 			if !ok {
 				betsCh = nil
 				if done != nil {
 					return fmt.Errorf("consume %s: %w: %v", broker.BetsQueue, broker.ErrConnectionLost, bets.Err())
 				}
-			} else if err := l.handleBets(work, l.gather(d, betsCh)); err != nil {
+			} else if err := l.handleBets(work, l.gather(in, betsCh)); err != nil {
 				return err
 			}
 		case d, ok := <-reqCh:
@@ -113,17 +119,99 @@ func (l *lottery) Run(ctx context.Context, bets, requests consumer) error {
 	return nil
 }
 
+// incoming is a delivery from the bets queue with the work done that needs
+// none of the lottery's state: for a batch, its message decoded, its sender
+// known and its bets read.
+type incoming struct {
+	d     amqp.Delivery
+	batch broker.Batch
+	bets  []bet.Bet
+	bad   error // the message is not a batch anyone can read: refused first
+	rows  error // a row is wrong: refused after the state's checks
+}
+
+// readBatches reads the deliveries of in on a goroutine of its own and
+// hands them on, in order, as incoming, on the channel it returns, which it
+// closes when in is closed or stop is. It closes done when it has ended.
+func (l *lottery) readBatches(stop, done chan struct{}, in <-chan amqp.Delivery) <-chan incoming {
+	out := make(chan incoming, l.cfg.group)
+	go func() {
+		defer close(done)
+		defer close(out)
+		for {
+			select {
+			case d, ok := <-in:
+				if !ok {
+					return
+				}
+				select {
+				case out <- l.read(d):
+				case <-stop:
+					return
+				}
+			case <-stop:
+				return
+			}
+		}
+	}()
+	return out
+}
+
+// read decodes a batch and reads its bets. It touches nothing of the
+// lottery's but its configuration and the free bet slices.
+func (l *lottery) read(d amqp.Delivery) incoming {
+	in := incoming{d: d}
+	if d.Type != broker.TypeBatch {
+		return in
+	}
+	if len(d.Body) > broker.MaxMessageBytes {
+		in.bad = rejectf(0, 0, "batch of %d bytes: over the %d-byte limit", len(d.Body), broker.MaxMessageBytes)
+		return in
+	}
+	b, err := broker.DecodeBatch(d)
+	if err == nil {
+		b.Agency, err = l.ident.sender(d)
+	}
+	if err != nil {
+		in.bad = rejectf(0, 0, "batch %q: %v", d.MessageId, err)
+		return in
+	}
+	in.batch = b
+	select {
+	case in.bets = <-l.free:
+		in.bets = in.bets[:0]
+	default:
+		in.bets = make([]bet.Bet, 0, b.Bets)
+	}
+	r := bet.NewBytesReader(b.Body, b.Agency)
+	for {
+		x, err := r.Read()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			in.rows = &rejection{b.Agency, b.Seq, b.Bets, fmt.Sprintf("batch %q: %v", d.MessageId, err)}
+			return in
+		}
+		in.bets = append(in.bets, x)
+	}
+	if len(in.bets) != b.Bets {
+		in.rows = &rejection{b.Agency, b.Seq, b.Bets, fmt.Sprintf("batch %q holds %d bets; its header says %d", d.MessageId, len(in.bets), b.Bets)}
+	}
+	return in
+}
+
 // gather takes first and whatever else has already arrived, up to the group
 // size, so that one fsync commits several batches.
-func (l *lottery) gather(first amqp.Delivery, ch <-chan amqp.Delivery) []amqp.Delivery {
-	group := []amqp.Delivery{first}
+func (l *lottery) gather(first incoming, ch <-chan incoming) []incoming {
+	group := []incoming{first}
 	for len(group) < l.cfg.group {
 		select {
-		case d, ok := <-ch:
+		case in, ok := <-ch:
 			if !ok {
 				return group
 			}
-			group = append(group, d)
+			group = append(group, in)
 		default:
 			return group
 		}
@@ -133,22 +221,22 @@ func (l *lottery) gather(first amqp.Delivery, ch <-chan amqp.Delivery) []amqp.De
 
 // handleBets stores, records and acks a group of deliveries from the bets
 // queue: bets.csv is appended and synced, then the journal, then the acks.
-func (l *lottery) handleBets(ctx context.Context, group []amqp.Delivery) error {
+func (l *lottery) handleBets(ctx context.Context, group []incoming) error {
 	var received []logrus.Fields
-	for _, d := range group {
+	for _, in := range group {
 		var fields logrus.Fields
 		var err error
-		switch d.Type {
+		switch in.d.Type {
 		case broker.TypeBatch:
-			fields, err = l.takeBatch(d)
+			fields, err = l.takeBatch(in)
 		case broker.TypeFinished:
-			err = l.takeFinished(d)
+			err = l.takeFinished(in.d)
 		default:
-			err = rejectf(0, 0, "unknown message type %q", d.Type)
+			err = rejectf(0, 0, "unknown message type %q", in.d.Type)
 		}
 		var rej *rejection
 		if errors.As(err, &rej) {
-			err = l.reject(ctx, d, rej)
+			err = l.reject(ctx, in.d, rej)
 		}
 		if err != nil {
 			return err
@@ -172,7 +260,7 @@ func (l *lottery) handleBets(ctx context.Context, group []amqp.Delivery) error {
 		l.log.WithFields(f).Info("apuesta_recibida")
 	}
 	failpoint.Hit("lottery/committed-before-ack")
-	if err := group[len(group)-1].Ack(true); err != nil {
+	if err := group[len(group)-1].d.Ack(true); err != nil {
 		return fmt.Errorf("ack bets: %w", err)
 	}
 	return l.maybeDraw(ctx)
@@ -192,18 +280,13 @@ func rejectf(agency, seq int, format string, args ...any) error {
 	return &rejection{agency: agency, seq: seq, reason: fmt.Sprintf(format, args...)}
 }
 
-// takeBatch validates and stores one batch, queueing its journal record.
-func (l *lottery) takeBatch(d amqp.Delivery) (logrus.Fields, error) {
-	if len(d.Body) > broker.MaxMessageBytes {
-		return nil, rejectf(0, 0, "batch of %d bytes: over the %d-byte limit", len(d.Body), broker.MaxMessageBytes)
+// takeBatch checks one batch read by read against the state, stores its
+// bets and queues its journal record.
+func (l *lottery) takeBatch(in incoming) (logrus.Fields, error) {
+	if in.bad != nil {
+		return nil, in.bad
 	}
-	b, err := broker.DecodeBatch(d)
-	if err == nil {
-		b.Agency, err = l.ident.sender(d)
-	}
-	if err != nil {
-		return nil, rejectf(0, 0, "batch %q: %v", d.MessageId, err)
-	}
+	d, b := in.d, in.batch
 	if !l.state.takesPart(b.Agency) {
 		return nil, rejectf(0, 0, "batch %q: agency %d does not take part (agencies 1-%d)", d.MessageId, b.Agency, l.cfg.agencies)
 	}
@@ -222,23 +305,15 @@ func (l *lottery) takeBatch(d amqp.Delivery) (logrus.Fields, error) {
 	if a.finished && b.Seq > a.batches {
 		return nil, rejectf(b.Agency, b.Seq, "batch %q: agency %d announced only %d batches", d.MessageId, b.Agency, a.batches)
 	}
-	l.bets = l.bets[:0]
-	r := bet.NewBytesReader(b.Body, b.Agency)
-	for {
-		x, err := r.Read()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return nil, &rejection{b.Agency, b.Seq, b.Bets, fmt.Sprintf("batch %q: %v", d.MessageId, err)}
-		}
-		l.bets = append(l.bets, x)
+	if in.rows != nil {
+		return nil, in.rows
 	}
-	if len(l.bets) != b.Bets {
-		return nil, &rejection{b.Agency, b.Seq, b.Bets, fmt.Sprintf("batch %q holds %d bets; its header says %d", d.MessageId, len(l.bets), b.Bets)}
-	}
-	if err := l.store.StoreBets(l.bets); err != nil {
+	if err := l.store.StoreBets(in.bets); err != nil {
 		return nil, err
+	}
+	select {
+	case l.free <- in.bets:
+	default:
 	}
 	rec := record{Op: opStored, Agency: b.Agency, Seq: b.Seq, Bets: b.Bets, End: l.store.Size(), Fingerprint: b.Fingerprint}
 	l.journal.add(rec)

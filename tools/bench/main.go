@@ -9,10 +9,12 @@
 package main
 
 import (
+	"cmp"
 	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -21,6 +23,7 @@ import (
 type options struct {
 	agencies int
 	bets     int
+	runs     int
 	batch    int
 	window   int
 	prefetch int
@@ -36,6 +39,7 @@ func main() {
 	var o options
 	flag.IntVar(&o.agencies, "agencies", 5, "agencies")
 	flag.IntVar(&o.bets, "bets", 1_000_000, "bets per agency")
+	flag.IntVar(&o.runs, "runs", 3, "runs of the pipeline and of the baseline; the report takes the median of each")
 	flag.IntVar(&o.batch, "batch", 0, "CLI_BATCH_MAXAMOUNT (0: the agency's default)")
 	flag.IntVar(&o.window, "window", 0, "CLI_CONFIRM_WINDOW (0: the agency's default)")
 	flag.IntVar(&o.prefetch, "prefetch", 0, "LOTTERY_PREFETCH (0: the lottery's default)")
@@ -82,14 +86,21 @@ func run(o options) error {
 	if err != nil {
 		return err
 	}
-	p, err := runPipeline(o, b, files, "pipeline")
-	if err != nil {
-		return err
+	var ps []*pipelineResult
+	var bs []*baselineResult
+	for range max(o.runs, 1) {
+		p, err := runPipeline(o, b, files, "pipeline")
+		if err != nil {
+			return err
+		}
+		base, err := runBaseline(o, b, p)
+		if err != nil {
+			return err
+		}
+		ps, bs = append(ps, p), append(bs, base)
 	}
-	base, err := runBaseline(o, b, p)
-	if err != nil {
-		return err
-	}
+	p := median(ps, func(p *pipelineResult) float64 { return p.totalSeconds })
+	base := median(bs, func(b *baselineResult) float64 { return b.seconds })
 	var course *pipelineResult
 	if o.dataset != "" {
 		if _, err := os.Stat(o.dataset); err == nil {
@@ -104,7 +115,7 @@ func run(o options) error {
 			}
 		}
 	}
-	report := renderReport(o, p, base, course)
+	report := renderReport(o, p, base, course, ps, bs)
 	fmt.Print(report)
 	if err := os.WriteFile(filepath.Join(o.out, "bench.md"), []byte(report), 0o644); err != nil {
 		return err
@@ -137,3 +148,11 @@ func programDefaults(bin string) (map[string]string, error) {
 }
 
 func since(t0, t time.Time) float64 { return t.Sub(t0).Seconds() }
+
+// median is the run in the middle by the given measure (the slower of the
+// two middle ones for an even count).
+func median[T any](runs []T, by func(T) float64) T {
+	sorted := slices.Clone(runs)
+	slices.SortFunc(sorted, func(a, b T) int { return cmp.Compare(by(a), by(b)) })
+	return sorted[len(sorted)/2]
+}

@@ -7,13 +7,14 @@ import (
 	"strings"
 )
 
-func renderReport(o options, p *pipelineResult, b *baselineResult, course *pipelineResult) string {
+func renderReport(o options, p *pipelineResult, b *baselineResult, course *pipelineResult, ps []*pipelineResult, bs []*baselineResult) string {
 	var s strings.Builder
 	fmt.Fprintf(&s, "# Benchmark\n\n")
 	fmt.Fprintf(&s, "Machine: %d cores (%s/%s), RabbitMQ on the same machine. Settings: %d agencies x %d bets, batch %d bets "+
 		"(CLI_BATCH_MAXAMOUNT), confirm window %d (CLI_CONFIRM_WINDOW), prefetch %d (LOTTERY_PREFETCH), group commit %d (LOTTERY_GROUP), "+
-		"durable classic queues, persistent messages.\n\n",
-		runtime.NumCPU(), runtime.GOOS, runtime.GOARCH, o.agencies, o.bets, o.batch, o.window, o.prefetch, o.group)
+		"durable classic queues, persistent messages. Each figure is from the median of %d runs of the pipeline (by end-to-end time) "+
+		"and of the baseline (by time); the last rows list every run.\n\n",
+		runtime.NumCPU(), runtime.GOOS, runtime.GOARCH, o.agencies, o.bets, o.batch, o.window, o.prefetch, o.group, len(ps))
 	fmt.Fprintf(&s, "| measure | value |\n| --- | --- |\n")
 	row := func(k, v string, args ...any) { fmt.Fprintf(&s, "| %s | %s |\n", k, fmt.Sprintf(v, args...)) }
 	row("bets", "%d in %d batches (%.1f MB of CSV)", p.bets, p.batches, float64(p.bytes)/1e6)
@@ -25,14 +26,25 @@ func renderReport(o options, p *pipelineResult, b *baselineResult, course *pipel
 	for i, w := range p.winners {
 		row(fmt.Sprintf("time to agency %d's winners", i+1), "%.2f s", w)
 	}
-	row("lottery peak RSS", "%.1f MB", float64(p.lotteryRSS)/1024)
-	row("agency 1 peak RSS", "%.1f MB", float64(p.agencyRSS)/1024)
+	var lotteryRSS, agencyRSS int64
+	for _, r := range ps {
+		lotteryRSS, agencyRSS = max(lotteryRSS, r.lotteryRSS), max(agencyRSS, r.agencyRSS)
+	}
+	row("lottery peak RSS (highest of all runs)", "%.1f MB", float64(lotteryRSS)/1024)
+	row("agency 1 peak RSS (highest of all runs)", "%.1f MB", float64(agencyRSS)/1024)
 	row("raw baseline: one confirming publisher, one acking consumer", "%d messages of %d bytes in %.2f s = %.0f msg/s",
 		b.messages, b.size, b.seconds, float64(b.messages)/b.seconds)
 	row("raw baseline in bets per second", "%.0f", b.betsPerSecond(p))
 	row("pipeline / baseline", "%.0f %%", 100*p.betsPerSecond()/b.betsPerSecond(p))
 	row("CPU seconds: broker / lottery / all agencies (pipeline)", "%.2f / %.2f / %.2f", p.brokerCPU, p.lotteryCPU, p.agencyCPU)
 	row("CPU seconds: broker (baseline)", "%.2f", b.brokerCPU)
+	var runs, bases []string
+	for i := range ps {
+		runs = append(runs, fmt.Sprintf("%.2f", ps[i].totalSeconds))
+		bases = append(bases, fmt.Sprintf("%.2f", bs[i].seconds))
+	}
+	row("every run: pipeline end to end", "%s s", strings.Join(runs, ", "))
+	row("every run: baseline", "%s s", strings.Join(bases, ", "))
 	if course != nil {
 		row("course data set: "+fmt.Sprint(course.bets)+" bets, agencies' start → last winners", "%.3f s", course.totalSeconds)
 	}
