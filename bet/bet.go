@@ -181,21 +181,26 @@ func checkName(field, s string, printable bool) error {
 		return nil
 	}
 	for i := 0; i < len(s); {
-		if c := s[i]; c < utf8.RuneSelf { // ASCII: the common case
-			if c < 0x20 || c == 0x7f {
+		switch c := s[i]; {
+		case c < 0x20 || c == 0x7f: // C0 controls and DEL
+			return &FieldError{field, s, "holds a control character"}
+		case c < utf8.RuneSelf: // ASCII: the common case
+			i++
+		case c >= 0xc2 && c <= 0xdf && i+1 < len(s) && s[i+1]&0xc0 == 0x80: // two bytes: Latin accents
+			if c == 0xc2 && s[i+1] <= 0x9f { // U+0080 to U+009F: C1 controls
 				return &FieldError{field, s, "holds a control character"}
 			}
-			i++
-			continue
+			i += 2
+		default:
+			r, size := utf8.DecodeRuneInString(s[i:])
+			if r == utf8.RuneError && size == 1 {
+				return &FieldError{field, s, "not valid UTF-8"}
+			}
+			if unicode.IsControl(r) {
+				return &FieldError{field, s, "holds a control character"}
+			}
+			i += size
 		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			return &FieldError{field, s, "not valid UTF-8"}
-		}
-		if unicode.IsControl(r) {
-			return &FieldError{field, s, "holds a control character"}
-		}
-		i += size
 	}
 	return nil
 }

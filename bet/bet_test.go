@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode"
+	"unicode/utf8"
 )
 
 func date(s string) time.Time {
@@ -504,6 +506,34 @@ func FuzzReaderMatchesEncodingCSV(f *testing.F) {
 			if err != nil {
 				return
 			}
+		}
+	})
+}
+
+// TestCheckNameControlCharacters: a name is refused for a control
+// character exactly when unicode.IsControl says so, over every code point.
+func TestCheckNameControlCharacters(t *testing.T) {
+	for r := rune(0); r <= unicode.MaxRune; r++ {
+		if !utf8.ValidRune(r) {
+			continue
+		}
+		err := checkName("first_name", "a"+string(r)+"b", false)
+		if (err != nil) != unicode.IsControl(r) {
+			t.Fatalf("checkName(%q) = %v; unicode.IsControl = %v", "a"+string(r)+"b", err, unicode.IsControl(r))
+		}
+	}
+}
+
+// FuzzCheckName compares the name check with the plain reading of its rules:
+// valid UTF-8 without a control character.
+func FuzzCheckName(f *testing.F) {
+	for _, s := range []string{"Ana", "Núñez", "a\u0085b", "\xc3", "\xc2\x9f", "\xc0\xaf", "日本", "a\x7f", "\xf0\x9f\x98\x80"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		want := s != "" && utf8.ValidString(s) && !strings.ContainsFunc(s, unicode.IsControl)
+		if err := checkName("first_name", s, false); (err == nil) != want {
+			t.Fatalf("checkName(%q) = %v; want valid %v", s, err, want)
 		}
 	})
 }

@@ -125,14 +125,6 @@ func (j loadJob) parse(free chan []Bet) parsedChunk {
 	default:
 	}
 	r := &Reader{chunk: j.chunk, line: j.line, eof: true, fields: 1 + Fields}
-	for {
-		b, err := r.Read()
-		if err == io.EOF {
-			return parsedChunk{bets: bets}
-		}
-		if err != nil {
-			return parsedChunk{bets: bets, err: err}
-		}
-		bets = append(bets, b)
-	}
+	bets, err := r.ReadAll(bets)
+	return parsedChunk{bets, err}
 }

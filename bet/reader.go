@@ -70,34 +70,62 @@ func NewBytesReader(b []byte, agency int) *Reader {
 
 // Read returns the next bet, io.EOF after the last one, or a *LineError
 // that names the line where the bad row starts.
-func (r *Reader) Read() (b Bet, err error) {
-	if err = r.skipBlank(); err != nil {
+func (r *Reader) Read() (Bet, error) {
+	var b Bet
+	if err := r.read(&b); err != nil {
 		return Bet{}, err
+	}
+	return b, nil
+}
+
+// ReadAll reads every bet left, appending them to dst, and returns the
+// extended slice: up to the first error, if there is one, and that error;
+// at the end of the input the error is nil, not io.EOF. It fills dst's
+// elements in place, which is faster than appending what Read returns.
+func (r *Reader) ReadAll(dst []Bet) ([]Bet, error) {
+	for {
+		dst = append(dst, Bet{})
+		if err := r.read(&dst[len(dst)-1]); err != nil {
+			dst = dst[:len(dst)-1]
+			if err == io.EOF {
+				err = nil
+			}
+			return dst, err
+		}
+	}
+}
+
+// read reads the next bet into b, which it leaves as it was on an error.
+func (r *Reader) read(b *Bet) error {
+	if err := r.skipBlank(); err != nil {
+		return err
 	}
 	line := r.line
 	var fields [1 + Fields]string // on the stack: no write barriers
 	n, printable, ok := r.plainRecord(&fields)
 	rec := fields[:n]
 	if !ok {
+		var err error
 		if rec, err = r.record(); err != nil {
-			return Bet{}, err
+			return err
 		}
 	}
 	agency := r.agency
 	if r.fields == 1+Fields && len(rec) > 0 { // the stored form starts with the agency
+		var err error
 		if agency, err = strconv.Atoi(rec[0]); err != nil || agency < 1 {
-			return Bet{}, &LineError{line, &FieldError{"agency", rec[0], "want a positive integer"}}
+			return &LineError{line, &FieldError{"agency", rec[0], "want a positive integer"}}
 		}
 		rec = rec[1:]
 	}
 	if len(rec) != Fields {
 		_, err := Parse(agency, rec) // says how many fields are wrong
-		return Bet{}, &LineError{line, err}
+		return &LineError{line, err}
 	}
-	if err := parse(&b, agency, rec, printable); err != nil {
-		return Bet{}, &LineError{line, err}
+	if err := parse(b, agency, rec, printable); err != nil {
+		return &LineError{line, err}
 	}
-	return b, nil
+	return nil
 }
 
 // Raw is the text of the row the last Read or Skip returned, as the input
