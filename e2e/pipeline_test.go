@@ -16,7 +16,7 @@ import (
 )
 
 // defaultBatch is the agency's CLI_BATCH_MAXAMOUNT default.
-const defaultBatch = 500
+const defaultBatch = 1000
 
 const exitWithin = 3 * time.Minute
 

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"strings"
 	"time"
 
@@ -183,17 +182,10 @@ func (l *lottery) read(d amqp.Delivery) incoming {
 	default:
 		in.bets = make([]bet.Bet, 0, b.Bets)
 	}
-	r := bet.NewBytesReader(b.Body, b.Agency)
-	for {
-		x, err := r.Read()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			in.rows = &rejection{b.Agency, b.Seq, b.Bets, fmt.Sprintf("batch %q: %v", d.MessageId, err)}
-			return in
-		}
-		in.bets = append(in.bets, x)
+	in.bets, err = bet.NewBytesReader(b.Body, b.Agency).ReadAll(in.bets)
+	if err != nil {
+		in.rows = &rejection{b.Agency, b.Seq, b.Bets, fmt.Sprintf("batch %q: %v", d.MessageId, err)}
+		return in
 	}
 	if len(in.bets) != b.Bets {
 		in.rows = &rejection{b.Agency, b.Seq, b.Bets, fmt.Sprintf("batch %q holds %d bets; its header says %d", d.MessageId, len(in.bets), b.Bets)}
