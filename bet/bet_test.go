@@ -537,3 +537,17 @@ func FuzzCheckName(f *testing.F) {
 		}
 	})
 }
+
+// TestReaderReadAll appends every bet, stops at the first bad row with the
+// bets before it, and ends without io.EOF.
+func TestReaderReadAll(t *testing.T) {
+	prefix := []Bet{{Agency: 9, FirstName: "kept"}}
+	got, err := NewReader(strings.NewReader("A,B,1,2000-01-01,1\r\nC,D,2,2000-01-02,2\r\n"), 4).ReadAll(prefix)
+	if err != nil || len(got) != 3 || got[0].FirstName != "kept" || got[1].FirstName != "A" || got[2].Number != 2 || got[2].Agency != 4 {
+		t.Errorf("ReadAll = %+v, %v; want the kept bet, then A and C of agency 4", got, err)
+	}
+	got, err = NewReader(strings.NewReader("A,B,1,2000-01-01,1\nA,B,x,2000-01-01,1\nC,D,2,2000-01-02,2\n"), 4).ReadAll(nil)
+	if len(got) != 1 || err == nil || !strings.Contains(err.Error(), "line 2: document") {
+		t.Errorf("ReadAll = %d bets, %v; want 1 bet, then a document error on line 2", len(got), err)
+	}
+}
