@@ -26,9 +26,9 @@ func TestRead(t *testing.T) {
 	noHeader := batch(1, "A,B,1,2000-01-01,1\r\n")
 	delete(noHeader.Headers, broker.HeaderBets)
 	tests := []struct {
-		name            string
-		d               amqp.Delivery
-		bets            int
+		name              string
+		d                 amqp.Delivery
+		bets              int
 		wantBad, wantRows string
 	}{
 		{"good", batch(2, "A,B,1,2000-01-01,1\r\nC,D,2,2000-01-02,7574\r\n"), 2, "", ""},
