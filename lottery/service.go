@@ -180,7 +180,9 @@ func (l *lottery) read(d amqp.Delivery) incoming {
 	case in.bets = <-l.free:
 		in.bets = in.bets[:0]
 	default:
-		in.bets = make([]bet.Bet, 0, b.Bets)
+		// A row takes more than 16 bytes: the header's count, which the
+		// sender wrote, cannot make this allocation bigger than the body.
+		in.bets = make([]bet.Bet, 0, min(b.Bets, len(b.Body)/16+1))
 	}
 	in.bets, err = bet.NewBytesReader(b.Body, b.Agency).ReadAll(in.bets)
 	if err != nil {

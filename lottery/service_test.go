@@ -36,6 +36,7 @@ func TestRead(t *testing.T) {
 		{"over the size limit", batch(1, strings.Repeat("x", broker.MaxMessageBytes+1)), 0, "over the", ""},
 		{"bad row", batch(2, "A,B,1,2000-01-01,1\r\nC,D,2,2000-02-30,2\r\n"), 1, "", `line 2: birthdate "2000-02-30"`},
 		{"fewer bets than the header says", batch(3, "A,B,1,2000-01-01,1\r\n"), 1, "", "holds 1 bets; its header says 3"},
+		{"a header that asks for a huge slice", batch(1<<31-1, "A,B,1,2000-01-01,1\r\n"), 1, "", "its header says 2147483647"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
