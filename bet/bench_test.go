@@ -16,6 +16,16 @@ func benchInput(n int) []byte {
 	return b.Bytes()
 }
 
+// benchBets is the bets of benchInput(n).
+func benchBets(b *testing.B, n int) []Bet {
+	b.Helper()
+	bets, err := NewBytesReader(benchInput(n), 1).ReadAll(nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return bets
+}
+
 // BenchmarkReader is the cost of reading and validating one bet.
 func BenchmarkReader(b *testing.B) {
 	in := benchInput(1000)
@@ -36,15 +46,7 @@ func BenchmarkReader(b *testing.B) {
 
 // BenchmarkStoreBets is the cost of storing one bet (without fsync).
 func BenchmarkStoreBets(b *testing.B) {
-	r := NewReader(bytes.NewReader(benchInput(1000)), 1)
-	var bets []Bet
-	for {
-		x, err := r.Read()
-		if err != nil {
-			break
-		}
-		bets = append(bets, x)
-	}
+	bets := benchBets(b, 1000)
 	s, err := OpenStore(filepath.Join(b.TempDir(), "bets.csv"))
 	if err != nil {
 		b.Fatal(err)
@@ -67,15 +69,7 @@ func BenchmarkLoadBets(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	r := NewReader(bytes.NewReader(benchInput(10000)), 1)
-	var bets []Bet
-	for {
-		x, err := r.Read()
-		if err != nil {
-			break
-		}
-		bets = append(bets, x)
-	}
+	bets := benchBets(b, 10000)
 	const rounds = 50 // 500,000 bets, one winner in 10,000
 	for range rounds {
 		if err := s.StoreBets(bets); err != nil {
