@@ -1,6 +1,7 @@
 package bet
 
 import (
+	"encoding/binary"
 	"encoding/csv"
 	"errors"
 	"fmt"
@@ -549,5 +550,27 @@ func TestReaderReadAll(t *testing.T) {
 	got, err = NewReader(strings.NewReader("A,B,1,2000-01-01,1\nA,B,x,2000-01-01,1\nC,D,2,2000-01-02,2\n"), 4).ReadAll(nil)
 	if len(got) != 1 || err == nil || !strings.Contains(err.Error(), "line 2: document") {
 		t.Errorf("ReadAll = %d bets, %v; want 1 bet, then a document error on line 2", len(got), err)
+	}
+}
+
+// TestRowWord puts every byte value at every place of a word of 'a's and
+// checks that exactly that byte is marked, and in the right result.
+func TestRowWord(t *testing.T) {
+	for c := range 256 {
+		for at := range 8 {
+			word := []byte("aaaaaaaa")
+			word[at] = byte(c)
+			commas, quotes, others := rowWord(binary.LittleEndian.Uint64(word))
+			mark := uint64(0x80) << (8 * at)
+			want := func(yes bool) uint64 {
+				if yes {
+					return mark
+				}
+				return 0
+			}
+			if commas != want(c == ',') || quotes != want(c == '"') || others != want(c < 0x20 || c >= 0x7f) {
+				t.Fatalf("rowWord(%q) = %#x, %#x, %#x; want the byte at %d marked only as what it is", word, commas, quotes, others, at)
+			}
+		}
 	}
 }

@@ -29,7 +29,8 @@ var bom = []byte{0xEF, 0xBB, 0xBF}
 // birthdate and number: no header, UTF-8 with an optional byte-order mark,
 // "\r\n" or "\n" line endings, fields possibly quoted (RFC 4180: a quoted
 // field may hold commas, line breaks and doubled quotes). Blank lines are
-// skipped, as encoding/csv does. Every row is checked with [Parse].
+// skipped, as encoding/csv does. Every row is checked by the rules of
+// [Parse].
 //
 // It streams, holding one chunk of whole rows at a time, so memory does not
 // grow with the input; and it is fast: a chunk becomes one string, and the
