@@ -574,3 +574,20 @@ func TestRowWord(t *testing.T) {
 		}
 	}
 }
+
+// TestNeedsQuotes puts each byte value at each place of names of several
+// lengths and compares with the plain reading of QUOTE_MINIMAL.
+func TestNeedsQuotes(t *testing.T) {
+	for n := 1; n <= 20; n++ {
+		for at := range n {
+			for c := range 256 {
+				b := []byte(strings.Repeat("a", n))
+				b[at] = byte(c)
+				s := string(b)
+				if got, want := needsQuotes(s), strings.ContainsAny(s, ",\"\r\n"); got != want {
+					t.Fatalf("needsQuotes(%q) = %v; want %v", s, got, want)
+				}
+			}
+		}
+	}
+}

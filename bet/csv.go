@@ -1,9 +1,11 @@
 package bet
 
 import (
+	"encoding/binary"
 	"fmt"
 	"strconv"
 	"time"
+	"unsafe"
 )
 
 // AppendRecord appends b's five agency fields (first_name, last_name,
@@ -68,9 +70,16 @@ func (e *LineError) Error() string { return fmt.Sprintf("line %d: %v", e.Line, e
 func (e *LineError) Unwrap() error { return e.Err }
 
 // needsQuotes reports whether QUOTE_MINIMAL quotes s: it holds a comma, a
-// double quote, "\r" or "\n".
+// double quote, "\r" or "\n". It looks at eight bytes at a time.
 func needsQuotes(s string) bool {
-	for i := 0; i < len(s); i++ {
+	i := 0
+	for ; i+8 <= len(s); i += 8 {
+		x := binary.LittleEndian.Uint64(unsafe.Slice(unsafe.StringData(s[i:]), 8))
+		if zeroBytes(x^(','*ones))|zeroBytes(x^('"'*ones))|zeroBytes(x^('\r'*ones))|zeroBytes(x^('\n'*ones)) != 0 {
+			return true
+		}
+	}
+	for ; i < len(s); i++ {
 		switch s[i] {
 		case ',', '"', '\r', '\n':
 			return true

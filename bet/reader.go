@@ -329,19 +329,22 @@ func (r *Reader) plainRecord(f *[1 + Fields]string) (n int, printable, ok bool) 
 // printable ASCII (a control character, DEL, or part of a UTF-8 sequence).
 // No operation carries from one byte into the next, so the marks are exact.
 func rowWord(x uint64) (commas, quotes, others uint64) {
-	const (
-		low7 = 0x7f7f7f7f7f7f7f7f
-		high = 0x8080808080808080
-		ones = 0x0101010101010101
-	)
-	// zero marks the bytes of y that are 0.
-	zero := func(y uint64) uint64 { return ^((y & low7) + low7 | y | low7) }
-	commas = zero(x ^ ','*ones)
-	quotes = zero(x ^ '"'*ones)
+	commas = zeroBytes(x ^ ','*ones)
+	quotes = zeroBytes(x ^ '"'*ones)
 	below := ^((x & low7) + (0x80-0x20)*ones) & ^x & high // bytes under 0x20
-	others = x&high | below | zero(x^0x7f*ones)
+	others = x&high | below | zeroBytes(x^0x7f*ones)
 	return commas, quotes, others
 }
+
+// Eight bytes at once: each byte's low seven bits, its high bit, and 1.
+const (
+	low7 = 0x7f7f7f7f7f7f7f7f
+	high = 0x8080808080808080
+	ones = 0x0101010101010101
+)
+
+// zeroBytes sets the high bit of each byte of x that is 0, and no other bit.
+func zeroBytes(x uint64) uint64 { return ^((x & low7) + low7 | x | low7) }
 
 // fail reports a syntax error and skips the rest of the chunk: the reader
 // cannot find the next row reliably after a quoting error.
