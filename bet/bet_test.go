@@ -591,3 +591,25 @@ func TestNeedsQuotes(t *testing.T) {
 		}
 	}
 }
+
+// TestLoadBetsLongRow: a row longer than the reader takes ends the load
+// with ErrLongRecord after the bets before it.
+func TestLoadBetsLongRow(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "bets.csv")
+	content := "1,A,B,1,2000-01-01,1\r\n" + strings.Repeat("x", 2<<20)
+	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	var last error
+	for _, err := range LoadBets(path) {
+		if err != nil {
+			last = err
+			break
+		}
+		n++
+	}
+	if n != 1 || !errors.Is(last, ErrLongRecord) {
+		t.Errorf("LoadBets gave %d bets, then %v; want 1 bet, then ErrLongRecord", n, last)
+	}
+}
