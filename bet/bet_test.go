@@ -451,15 +451,7 @@ func TestLoadBetsInOrder(t *testing.T) {
 		t.Fatal(err)
 	}
 	s.Close()
-	n := 0
-	var last error
-	for _, err := range LoadBets(path) {
-		if err != nil {
-			last = err
-			break
-		}
-		n++
-	}
+	n, last := loadUntilError(path)
 	if n != rows || last == nil || !strings.Contains(last.Error(), fmt.Sprintf("line %d: number", rows+1)) {
 		t.Errorf("LoadBets gave %d bets, then %v; want %d bets, then a number error on line %d", n, last, rows, rows+1)
 	}
@@ -592,6 +584,19 @@ func TestNeedsQuotes(t *testing.T) {
 	}
 }
 
+// loadUntilError counts the bets LoadBets yields before its first error,
+// and returns that error (nil at a clean end).
+func loadUntilError(path string) (int, error) {
+	n := 0
+	for _, err := range LoadBets(path) {
+		if err != nil {
+			return n, err
+		}
+		n++
+	}
+	return n, nil
+}
+
 // TestLoadBetsLongRow: a row longer than the reader takes ends the load
 // with ErrLongRecord after the bets before it.
 func TestLoadBetsLongRow(t *testing.T) {
@@ -600,15 +605,7 @@ func TestLoadBetsLongRow(t *testing.T) {
 	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	n := 0
-	var last error
-	for _, err := range LoadBets(path) {
-		if err != nil {
-			last = err
-			break
-		}
-		n++
-	}
+	n, last := loadUntilError(path)
 	if n != 1 || !errors.Is(last, ErrLongRecord) {
 		t.Errorf("LoadBets gave %d bets, then %v; want 1 bet, then ErrLongRecord", n, last)
 	}
