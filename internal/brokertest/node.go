@@ -85,6 +85,7 @@ func StartNode(t testing.TB) *Node {
 			"RABBITMQ_LOG_BASE="+filepath.Join(dir, "log"),
 			"RABBITMQ_ENABLED_PLUGINS_FILE="+filepath.Join(dir, "enabled_plugins"),
 			"RABBITMQ_CONFIG_FILE="+filepath.Join(dir, "rabbitmq"),
+			"ERL_CRASH_DUMP="+filepath.Join(dir, "erl_crash.dump"), // not the test's working directory
 		),
 		bin: bin,
 		t:   t,
