@@ -387,8 +387,8 @@ func FuzzReaderPlainRows(f *testing.F) {
 		r := NewReader(strings.NewReader(in), 1)
 		for i, line := range strings.SplitAfter(in, "\n") {
 			row := strings.TrimSuffix(strings.TrimSuffix(line, "\n"), "\r")
-			if row == "" && (strings.HasSuffix(line, "\n") || line == "") {
-				continue // blank
+			if row == "" {
+				continue // blank: "\n", "\r\n", or a last "\r" on its own, as encoding/csv reads them
 			}
 			want, wantErr := Parse(1, strings.Split(row, ","))
 			got, err := r.Read()
