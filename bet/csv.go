@@ -1,11 +1,9 @@
 package bet
 
 import (
-	"encoding/binary"
 	"fmt"
 	"strconv"
 	"time"
-	"unsafe"
 )
 
 // AppendRecord appends b's five agency fields (first_name, last_name,
@@ -74,7 +72,7 @@ func (e *LineError) Unwrap() error { return e.Err }
 func needsQuotes(s string) bool {
 	i := 0
 	for ; i+8 <= len(s); i += 8 {
-		x := binary.LittleEndian.Uint64(unsafe.Slice(unsafe.StringData(s[i:]), 8))
+		x := word(s, i)
 		if zeroBytes(x^(','*ones))|zeroBytes(x^('"'*ones))|zeroBytes(x^('\r'*ones))|zeroBytes(x^('\n'*ones)) != 0 {
 			return true
 		}

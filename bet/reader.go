@@ -140,22 +140,35 @@ func (r *Reader) Skip() error {
 	if err := r.skipBlank(); err != nil {
 		return err
 	}
-	s := r.chunk[r.pos:]
-	end := strings.IndexByte(s, '\n')
-	next := end + 1
-	if end < 0 {
-		end, next = len(s), len(s)
-	}
-	if strings.IndexByte(s[:end], '"') >= 0 {
+	row, next := r.nextRow()
+	if strings.IndexByte(row, '"') >= 0 {
 		_, err := r.record() // quoted fields may hold line breaks
 		return err
 	}
-	r.raw = strings.TrimSuffix(s[:end], "\r")
-	r.pos += next
-	if next > end {
+	r.take(row, next)
+	return nil
+}
+
+// nextRow is the row at r.pos, up to its line break and without it (a
+// quoted field's line break is not seen: callers look for quotes), and how
+// far from r.pos the row after it starts.
+func (r *Reader) nextRow() (row string, next int) {
+	s := r.chunk[r.pos:]
+	end := strings.IndexByte(s, '\n')
+	next = end + 1
+	if end < 0 {
+		end, next = len(s), len(s)
+	}
+	return strings.TrimSuffix(s[:end], "\r"), next
+}
+
+// take makes row, which nextRow returned with next, the row read.
+func (r *Reader) take(row string, next int) {
+	r.raw = row
+	if next > 0 && r.chunk[r.pos+next-1] == '\n' {
 		r.line++
 	}
-	return nil
+	r.pos += next
 }
 
 // record splits the row at r.pos, which plainRecord could not, into
@@ -276,20 +289,11 @@ func rowEnds(s string, i int) bool {
 // finds the line break with the fast byte search of the strings package,
 // then looks at the row eight bytes at a time (see rowWord).
 func (r *Reader) plainRecord(f *[1 + Fields]string) (n int, printable, ok bool) {
-	s := r.chunk[r.pos:]
-	end := strings.IndexByte(s, '\n')
-	next := end + 1
-	if end < 0 {
-		end, next = len(s), len(s)
-	}
-	if end > 0 && s[end-1] == '\r' {
-		end-- // the "\r" of a "\r\n" line break, or of the input's end
-	}
-	row := s[:end]
+	row, next := r.nextRow()
 	printable = true
 	from, i := 0, 0
 	for ; i+8 <= len(row); i += 8 {
-		commas, quotes, others := rowWord(binary.LittleEndian.Uint64(unsafe.Slice(unsafe.StringData(row[i:]), 8)))
+		commas, quotes, others := rowWord(word(row, i))
 		if quotes != 0 {
 			return 0, false, false
 		}
@@ -316,11 +320,7 @@ func (r *Reader) plainRecord(f *[1 + Fields]string) (n int, printable, ok bool) 
 		}
 	}
 	f[n], n = row[from:], n+1
-	r.raw = row
-	r.pos += next
-	if next > end {
-		r.line++
-	}
+	r.take(row, next)
 	return n, printable, true
 }
 
@@ -342,6 +342,11 @@ const (
 	high = 0x8080808080808080
 	ones = 0x0101010101010101
 )
+
+// word is the eight bytes of s from i, little end first.
+func word(s string, i int) uint64 {
+	return binary.LittleEndian.Uint64(unsafe.Slice(unsafe.StringData(s[i:]), 8))
+}
 
 // zeroBytes sets the high bit of each byte of x that is 0, and no other bit.
 func zeroBytes(x uint64) uint64 { return ^((x & low7) + low7 | x | low7) }
