@@ -64,7 +64,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	defer closing("bets.csv", store.Close)
 	defer closing("journal", jour.Close)
 
-	l := &lottery{cfg: cfg, ident: cfg.identity, log: log, store: store, journal: jour, state: st, free: make(chan []bet.Bet, 2*cfg.group)}
+	l := &lottery{cfg: cfg, log: log, store: store, journal: jour, state: st, free: make(chan []bet.Bet, 2*cfg.group)}
 	if err := l.recovered(); err != nil {
 		return err
 	}

@@ -35,7 +35,6 @@ type consumer interface {
 // touches only the configuration and the free bet slices.
 type lottery struct {
 	cfg     config
-	ident   identity
 	log     logrus.FieldLogger
 	store   *bet.Store
 	journal *journal
@@ -156,8 +155,8 @@ func (l *lottery) readBatches(stop, done chan struct{}, in <-chan amqp.Delivery)
 	return out
 }
 
-// read decodes a batch and reads its bets. It touches nothing of the
-// lottery's but its configuration and the free bet slices.
+// read decodes a batch, names its sender and reads its bets. It touches
+// nothing of the lottery's but its configuration and the free bet slices.
 func (l *lottery) read(d amqp.Delivery) incoming {
 	in := incoming{d: d}
 	if d.Type != broker.TypeBatch {
@@ -169,7 +168,7 @@ func (l *lottery) read(d amqp.Delivery) incoming {
 	}
 	b, err := broker.DecodeBatch(d)
 	if err == nil {
-		b.Agency, err = l.ident.sender(d)
+		b.Agency, err = l.cfg.identity.sender(d)
 	}
 	if err != nil {
 		in.bad = rejectf(0, 0, "batch %q: %v", d.MessageId, err)
@@ -317,7 +316,7 @@ func (l *lottery) takeBatch(in incoming) (logrus.Fields, error) {
 
 // takeFinished records an agency's finished event; a repeat counts once.
 func (l *lottery) takeFinished(d amqp.Delivery) error {
-	agency, err := l.ident.sender(d)
+	agency, err := l.cfg.identity.sender(d)
 	if err != nil {
 		return rejectf(0, 0, "finished event %q: %v", d.MessageId, err)
 	}
@@ -403,7 +402,7 @@ func (l *lottery) takeRequest(ctx context.Context, d amqp.Delivery) error {
 	if d.Type != broker.TypeWinnersRequest {
 		return rejectf(0, 0, "unknown message type %q on the requests queue", d.Type)
 	}
-	agency, err := l.ident.sender(d)
+	agency, err := l.cfg.identity.sender(d)
 	if err != nil {
 		return rejectf(0, 0, "winners request %q: %v", d.MessageId, err)
 	}

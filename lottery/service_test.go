@@ -19,7 +19,7 @@ func delivery(p amqp.Publishing) amqp.Delivery {
 // batch is refused before the state's checks (bad), a batch with a wrong
 // row or count after them (rows), so that a duplicate is still recognised.
 func TestRead(t *testing.T) {
-	l := &lottery{ident: identity{}, free: make(chan []bet.Bet, 1)}
+	l := &lottery{free: make(chan []bet.Bet, 1)} // identity from the header
 	batch := func(bets int, body string) amqp.Delivery {
 		return delivery(broker.Batch{Agency: 2, Seq: 3, Bets: bets, Fingerprint: "f", Body: []byte(body)}.Publishing())
 	}
