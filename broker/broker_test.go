@@ -27,6 +27,17 @@ func ctx(t *testing.T) context.Context {
 	return c
 }
 
+// publisher opens a Publisher on conn, closed when the test ends.
+func publisher(t *testing.T, conn *amqp.Connection, window int) *broker.Publisher {
+	t.Helper()
+	pub, err := broker.NewPublisher(conn, window)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { pub.Close() })
+	return pub
+}
+
 // setup gives the test a fresh vhost with the topology for agencies 1 and 2.
 func setup(t *testing.T) (string, *amqp.Connection) {
 	t.Helper()
@@ -67,11 +78,7 @@ func TestVerifyOnBareVhostNamesWhatIsMissing(t *testing.T) {
 
 func TestPublishConfirmsEveryMessage(t *testing.T) {
 	_, conn := setup(t)
-	pub, err := broker.NewPublisher(conn, 8)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pub.Close()
+	pub := publisher(t, conn, 8)
 	const n = 100
 	for i := 1; i <= n; i++ {
 		b := broker.Batch{Agency: 1, Seq: i, Bets: 1, Fingerprint: "f", Body: []byte("A,B,1,2000-01-01,1\r\n")}
@@ -89,11 +96,7 @@ func TestPublishConfirmsEveryMessage(t *testing.T) {
 
 func TestUnroutableMessagesLandInUnroutedQueue(t *testing.T) {
 	_, conn := setup(t)
-	pub, err := broker.NewPublisher(conn, 1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pub.Close()
+	pub := publisher(t, conn, 1)
 	for _, ex := range []string{broker.BetsExchange, broker.RequestsExchange, broker.WinnersExchange} {
 		if err := pub.PublishConfirmed(ctx(t), ex, "no-such-key", amqp.Publishing{Body: []byte("x")}); err != nil {
 			t.Fatal(err)
@@ -106,11 +109,7 @@ func TestUnroutableMessagesLandInUnroutedQueue(t *testing.T) {
 
 func TestConsumerCancelReturnsUnackedMessages(t *testing.T) {
 	_, conn := setup(t)
-	pub, err := broker.NewPublisher(conn, 4)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pub.Close()
+	pub := publisher(t, conn, 4)
 	for i := 0; i < 5; i++ {
 		if err := pub.Publish(ctx(t), broker.BetsExchange, broker.FinishedKey, amqp.Publishing{Body: []byte{byte('0' + i)}}); err != nil {
 			t.Fatal(err)
@@ -182,11 +181,7 @@ func TestRPCIgnoresStaleReplies(t *testing.T) {
 	_, conn := setup(t)
 	stop := make(chan struct{})
 	errc := serve(t, conn, stop)
-	pub, err := broker.NewPublisher(conn, 1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pub.Close()
+	pub := publisher(t, conn, 1)
 	client, err := broker.NewClient(conn, pub, broker.ReplyQueue(1), logfmt.Discard())
 	if err != nil {
 		t.Fatal(err)
@@ -212,11 +207,7 @@ func TestRPCIgnoresStaleReplies(t *testing.T) {
 
 func TestCallStopsWithContext(t *testing.T) {
 	_, conn := setup(t)
-	pub, err := broker.NewPublisher(conn, 1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pub.Close()
+	pub := publisher(t, conn, 1)
 	client, err := broker.NewClient(conn, pub, broker.ReplyQueue(2), logfmt.Discard())
 	if err != nil {
 		t.Fatal(err)
@@ -303,11 +294,7 @@ func TestReplyQueueHasOneActiveConsumer(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer second.Close()
-	pub, err := broker.NewPublisher(conn, 8)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pub.Close()
+	pub := publisher(t, conn, 8)
 	for i := range 5 {
 		if err := pub.Publish(ctx(t), broker.WinnersExchange, broker.ReplyQueue(1), broker.ReplyMessage(fmt.Sprint(i), nil)); err != nil {
 			t.Fatal(err)
