@@ -86,10 +86,14 @@ func run(o options) error {
 	if err != nil {
 		return err
 	}
+	w, err := measure(o, files, "pipeline")
+	if err != nil {
+		return err
+	}
 	var ps []*pipelineResult
 	var bs []*baselineResult
 	for range max(o.runs, 1) {
-		p, err := runPipeline(o, b, files, "pipeline")
+		p, err := runPipeline(o, b, w)
 		if err != nil {
 			return err
 		}
@@ -110,7 +114,11 @@ func run(o options) error {
 			}
 			co := o
 			co.agencies = len(dfiles)
-			if course, err = runPipeline(co, b, dfiles, "course data set"); err != nil {
+			cw, err := measure(co, dfiles, "course data set")
+			if err != nil {
+				return err
+			}
+			if course, err = runPipeline(co, b, cw); err != nil {
 				return err
 			}
 		}

@@ -85,11 +85,37 @@ type point struct {
 	stored int
 }
 
+// workload is the files a run sends and what they hold, counted once for
+// every run of them.
+type workload struct {
+	name    string
+	files   []string
+	bets    int
+	batches int
+	bytes   int64 // CSV bytes of all batch bodies
+}
+
+// measure counts the bets, batches and bytes of files.
+func measure(o options, files []string, name string) (workload, error) {
+	w := workload{name: name, files: files}
+	for _, f := range files {
+		info, err := os.Stat(f)
+		if err != nil {
+			return w, err
+		}
+		w.bytes += info.Size()
+		n, err := countLines(f)
+		if err != nil {
+			return w, err
+		}
+		w.bets += n
+		w.batches += (n + o.batch - 1) / o.batch
+	}
+	return w, nil
+}
+
 type pipelineResult struct {
-	name         string
-	bets         int
-	batches      int
-	bytes        int64 // CSV bytes of all batch bodies
+	workload
 	start        time.Time
 	draw         float64   // seconds to the sorteo line
 	winners      []float64 // seconds to each agency's consulta_ganadores
@@ -120,7 +146,7 @@ type proc struct {
 
 // runPipeline runs the lottery, then every agency at once, and times them
 // from the lines they print.
-func runPipeline(o options, v *vhosts, files []string, name string) (*pipelineResult, error) {
+func runPipeline(o options, v *vhosts, w workload) (*pipelineResult, error) {
 	vhost := fmt.Sprintf("bench-%d", time.Now().UnixNano())
 	amqpURL, drop, err := v.fresh(vhost)
 	if err != nil {
@@ -131,21 +157,9 @@ func runPipeline(o options, v *vhosts, files []string, name string) (*pipelineRe
 	if err := os.RemoveAll(dataDir); err != nil {
 		return nil, err
 	}
-	res := &pipelineResult{name: name, winners: make([]float64, len(files))}
-	for _, f := range files {
-		info, err := os.Stat(f)
-		if err != nil {
-			return nil, err
-		}
-		res.bytes += info.Size()
-		n, err := countLines(f)
-		if err != nil {
-			return nil, err
-		}
-		res.bets += n
-		res.batches += (n + o.batch - 1) / o.batch
-	}
-	fmt.Printf("action: bench_pipeline | result: in_progress | corrida: %s | apuestas: %d\n", name, res.bets)
+	files := w.files
+	res := &pipelineResult{workload: w, winners: make([]float64, len(files))}
+	fmt.Printf("action: bench_pipeline | result: in_progress | corrida: %s | apuestas: %d\n", w.name, res.bets)
 
 	var mu sync.Mutex
 	ready := make(chan struct{})
