@@ -41,7 +41,7 @@ test-faults: broker ## Fault-injection suite: random kills, SIGTERMs, failpoints
 bench: build broker ## Benchmark the pipeline against a raw baseline (BENCH_BETS per agency, default 1000000); writes bench-results/
 	$(GO) build -o $(BIN)/ ./tools/bench
 	$(BIN)/bench -agencies $(AGENCIES) -bets $(or $(BENCH_BETS),1000000) -dataset ../shared/tp0-dataset/dataset.zip
-	$(GO) test -run '^$$' -bench . -benchtime 500ms ./bet
+	$(GO) test -run '^$$' -bench . -benchtime 500ms ./bet ./agency
 
 .PHONY: lint
 lint: ## gofmt and go vet

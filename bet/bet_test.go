@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"testing/iotest"
 	"time"
 	"unicode"
 	"unicode/utf8"
@@ -290,6 +291,43 @@ func TestReaderAcrossChunks(t *testing.T) {
 	}
 }
 
+// TestReaderReuseMemory: a Reader that reuses its memory reads the same bets,
+// rows, errors and lines as one that does not, over many chunks read in
+// pieces of every size, with quoted line breaks across chunk ends.
+func TestReaderReuseMemory(t *testing.T) {
+	var b strings.Builder
+	const rows = 30000
+	for i := range rows {
+		if i%97 == 0 { // a line break in a name: read, then refused
+			fmt.Fprintf(&b, "\"Ana\nMaría\",\"Pérez \"\"%d\"\"\",%d,2000-01-01,%d\r\n\n", i, i, i%10000)
+		} else {
+			fmt.Fprintf(&b, "\"Ana, %s\",Pérez,%d,2000-01-01,%d\n", strings.Repeat("x", i%13), i, i%10000)
+		}
+	}
+	in := b.String()
+	plain := NewReader(strings.NewReader(in), 3)
+	reusing := NewReader(iotest.HalfReader(strings.NewReader(in)), 3).ReuseMemory()
+	bets, refused := 0, 0
+	for {
+		want, werr := plain.Read()
+		got, err := reusing.Read()
+		if got != want || fmt.Sprint(err) != fmt.Sprint(werr) || reusing.Raw() != plain.Raw() {
+			t.Fatalf("after %d bets = %+v, %v, row %q; want %+v, %v, row %q", bets, got, err, reusing.Raw(), want, werr, plain.Raw())
+		}
+		switch {
+		case werr == io.EOF:
+			if want := (rows + 96) / 97; refused != want || bets != rows-want {
+				t.Errorf("read %d bets and %d refused rows; want %d and %d", bets, refused, rows-want, want)
+			}
+			return
+		case werr != nil:
+			refused++
+		default:
+			bets++
+		}
+	}
+}
+
 // TestParseDateMatchesTimeParse compares the fast date parser with
 // time.Parse over every day of several years and many malformed strings.
 func TestParseDateMatchesTimeParse(t *testing.T) {
@@ -352,7 +390,7 @@ func TestReaderPlainRows(t *testing.T) {
 
 // TestReaderSkip: Skip walks the same rows as Read, without checking them.
 func TestReaderSkip(t *testing.T) {
-	in := "A,B,1,2000-01-01,1\r\n\r\n\"Q, x\",B,2,2000-01-01,2\nbad row\n"
+	in := "A,B,1,2000-01-01,1\r\n\r\n\"Q, x\",B,2,2000-01-01,2\nbad row\n\"Q \"\"x\"\"\nR\",\"\"\"\",3\r\nlast"
 	r := NewReader(strings.NewReader(in), 1)
 	var raws []string
 	for {
@@ -365,13 +403,40 @@ func TestReaderSkip(t *testing.T) {
 		}
 		raws = append(raws, r.Raw())
 	}
-	want := []string{"A,B,1,2000-01-01,1", `"Q, x",B,2,2000-01-01,2`, "bad row"}
+	want := []string{"A,B,1,2000-01-01,1", `"Q, x",B,2,2000-01-01,2`, "bad row", "\"Q \"\"x\"\"\nR\",\"\"\"\",3", "last"}
 	if !slices.Equal(raws, want) {
 		t.Errorf("rows = %q; want %q", raws, want)
 	}
 	if err := NewReader(strings.NewReader(`A,B"x`+"\n"), 1).Skip(); !errors.Is(err, ErrBareQuote) {
 		t.Errorf("Skip() = %v; want ErrBareQuote", err)
 	}
+}
+
+// FuzzSkipMatchesRead: over any input whose quoting Read accepts, Skip
+// finds the same rows, however many quotes they hold.
+func FuzzSkipMatchesRead(f *testing.F) {
+	for _, s := range []string{"A,B,1,2000-01-01,1\r\n\"Q, x\",B\n", "\"a\nb\",\"\"\"\"\n\nc\r\n", "\"\"\n\"\"\"\"\"\",x", "a,\"b\r\n\"\"c\"\r\n"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, in string) {
+		read, skip := NewReader(strings.NewReader(in), 1), NewReader(strings.NewReader(in), 1)
+		for row := 1; ; row++ {
+			_, err := read.Read()
+			if errors.Is(err, ErrQuote) || errors.Is(err, ErrBareQuote) || errors.Is(err, ErrLongRecord) {
+				return // Skip need not agree on rows Read refuses for their quoting
+			}
+			serr := skip.Skip()
+			if err == io.EOF || serr == io.EOF {
+				if err != serr {
+					t.Fatalf("row %d: Read() = %v, Skip() = %v; want both io.EOF", row, err, serr)
+				}
+				return
+			}
+			if serr != nil || skip.Raw() != read.Raw() {
+				t.Fatalf("row %d: Skip() = %v, row %q; Read's row %q", row, serr, skip.Raw(), read.Raw())
+			}
+		}
+	})
 }
 
 // FuzzReaderPlainRows compares the Reader with the plainest reading of rows

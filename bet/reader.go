@@ -46,6 +46,8 @@ type Reader struct {
 	inQuotes bool   // the scan is inside a quoted field
 	boundary int    // buf[:boundary] holds whole rows
 	eof      bool
+	reuse    bool   // chunks are made in spare, not in new memory
+	spare    []byte // the memory of the chunk before, when reuse is set
 
 	chunk string // whole rows being parsed
 	pos   int    // next byte of chunk
@@ -67,6 +69,16 @@ func NewBytesReader(b []byte, agency int) *Reader {
 		b = b[len(bom):]
 	}
 	return &Reader{agency: agency, fields: Fields, line: 1, chunk: unsafe.String(unsafe.SliceData(b), len(b)), eof: true}
+}
+
+// ReuseMemory makes r read each chunk of rows into memory it read the chunk
+// before into, instead of new memory: a pass that only checks rows or copies
+// them at once then allocates nothing per chunk, and the garbage collector
+// has nothing to do. The strings of a bet r returns, and Raw, are then valid
+// only until the next Read or Skip. It returns r.
+func (r *Reader) ReuseMemory() *Reader {
+	r.reuse = true
+	return r
 }
 
 // Read returns the next bet, io.EOF after the last one, or a *LineError
@@ -135,14 +147,17 @@ func (r *Reader) Raw() string { return r.raw }
 
 // Skip moves past the next row without checking it, for a second pass over
 // an input that was read before; Raw then holds the row. It returns io.EOF
-// after the last row, and the errors of the CSV syntax that Read returns.
+// after the last row. It looks at quotes only to find where a row ends: a
+// line break after an even number of quotes ends it (a quoted field's quotes,
+// and the doubled quotes inside, come in pairs); after an odd number, the row
+// goes on in a quoted field, and Skip reads it as Read does, with its errors.
 func (r *Reader) Skip() error {
 	if err := r.skipBlank(); err != nil {
 		return err
 	}
 	row, next := r.nextRow()
-	if strings.IndexByte(row, '"') >= 0 {
-		_, err := r.record() // quoted fields may hold line breaks
+	if strings.Count(row, `"`)%2 != 0 {
+		_, err := r.record() // a quoted field holds the line break
 		return err
 	}
 	r.take(row, next)
@@ -363,6 +378,16 @@ func (r *Reader) fail(line int, err error) ([]string, error) {
 func (r *Reader) nextChunk() error {
 	r.chunk, r.pos = "", 0
 	for {
+		if r.boundary > 0 && r.reuse {
+			// The chunk stays where it was read; the rest moves to spare,
+			// where the chunk before, no longer in use, was.
+			r.chunk = unsafe.String(unsafe.SliceData(r.buf), r.boundary)
+			r.spare = append(r.spare[:0], r.buf[r.boundary:]...)
+			r.buf, r.spare = r.spare, r.buf
+			r.scanned -= r.boundary
+			r.boundary = 0
+			return nil
+		}
 		if r.boundary > 0 {
 			r.chunk = string(r.buf[:r.boundary])
 			n := copy(r.buf, r.buf[r.boundary:])
