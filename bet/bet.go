@@ -112,7 +112,7 @@ func ParseDate(s string) (time.Time, error) {
 		if max(y0, y1, y2, y3, m0, m1, d0, d1) <= 9 {
 			y := int(y0)*1000 + int(y1)*100 + int(y2)*10 + int(y3)
 			m, d := int(m0)*10+int(m1), int(d0)*10+int(d1)
-			if m >= 1 && m <= 12 && d >= 1 && d <= daysIn(time.Month(m), y) {
+			if m >= 1 && m <= 12 && d >= 1 && (d <= 28 || d <= daysIn(time.Month(m), y)) {
 				return time.Unix(unixDays(y, m, d)*secondsPerDay, 0).UTC(), nil
 			}
 		}

@@ -439,6 +439,41 @@ func FuzzSkipMatchesRead(f *testing.F) {
 	})
 }
 
+// FuzzValidRowMatchesAnyRow: the fast path for valid plain rows reads the
+// same bet, row and line as the general path, in both forms of a row, and
+// takes no row the general path refuses.
+func FuzzValidRowMatchesAnyRow(f *testing.F) {
+	for _, s := range []string{
+		"A,B,1,2000-01-01,1\r\n", "Ñandú,Pérez,007,2000-02-29,0042\n", "3,Ana,B,1,2000-01-01,9999",
+		"A,B,1,2000-01-01,10000\n", "A,B,C,1,2000-01-01,1\n", "A,\"B\",1,2000-01-01,1\n", "0,A,B,1,2000-01-01,1\n",
+		"A,B\x7f,1,2000-01-01,1\n", "A\xc2\x85,B,1,2000-01-01,1\n", "A,B,1,2001-02-29,1\n", ",B,1,2000-01-01,1\n",
+		"1234567890,A,B,1,2000-01-01,1\n", "A,B,,2000-01-01,1\n", "A,B,1,2000-1-01,1\n", "A,B,1,2000-01-01,\n",
+	} {
+		f.Add(s, false)
+		f.Add(s, true)
+	}
+	f.Fuzz(func(t *testing.T, in string, stored bool) {
+		fast, general := NewBytesReader([]byte(in), 2), NewBytesReader([]byte(in), 2)
+		if stored {
+			fast.fields, general.fields = 1+Fields, 1+Fields
+		}
+		for row := 1; ; row++ {
+			var got, want Bet
+			err := fast.read(&got)
+			werr := general.skipBlank()
+			if werr == nil {
+				werr = general.anyRow(&want)
+			}
+			if got != want || fmt.Sprint(err) != fmt.Sprint(werr) || fast.Raw() != general.Raw() || fast.line != general.line {
+				t.Fatalf("row %d: read = %+v, %v, row %q, line %d; anyRow = %+v, %v, row %q, line %d", row, got, err, fast.Raw(), fast.line, want, werr, general.Raw(), general.line)
+			}
+			if werr == io.EOF {
+				return
+			}
+		}
+	})
+}
+
 // FuzzReaderPlainRows compares the Reader with the plainest reading of rows
 // without quotes: split at line breaks and commas, then Parse.
 func FuzzReaderPlainRows(f *testing.F) {

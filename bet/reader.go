@@ -8,6 +8,8 @@ import (
 	"math/bits"
 	"strconv"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 	"unsafe"
 )
 
@@ -113,6 +115,15 @@ func (r *Reader) read(b *Bet) error {
 	if err := r.skipBlank(); err != nil {
 		return err
 	}
+	if r.validRow(b) {
+		return nil
+	}
+	return r.anyRow(b)
+}
+
+// anyRow reads the row at r.pos into b, whatever its form, or says what is
+// wrong with it.
+func (r *Reader) anyRow(b *Bet) error {
 	line := r.line
 	var fields [1 + Fields]string // on the stack: no write barriers
 	n, printable, ok := r.plainRecord(&fields)
@@ -139,6 +150,91 @@ func (r *Reader) read(b *Bet) error {
 		return &LineError{line, err}
 	}
 	return nil
+}
+
+// validRow reads the row at r.pos into b when it is a valid bet written
+// without quotes, the common case, and reports whether it did; otherwise it
+// leaves r and b as they were, and read takes the general path, which finds
+// what is wrong. It takes the row apart from its end, where every field has
+// a fixed form: the number (one to four digits), the birthdate (ten bytes),
+// the document (digits); what is left holds the names (after the agency, in
+// the stored form), and each name is checked in the same pass that looks
+// for commas and quotes in it.
+func (r *Reader) validRow(b *Bet) bool {
+	row, next := r.nextRow()
+	end := len(row)
+	i := end
+	for i > 0 && end-i < 4 && isDigit(row[i-1]) {
+		i--
+	}
+	number := row[i:end]
+	if number == "" || i < 12 || row[i-1] != ',' || row[i-12] != ',' {
+		return false
+	}
+	date := row[i-11 : i-1]
+	end = i - 12
+	i = end
+	for i > 0 && isDigit(row[i-1]) {
+		i--
+	}
+	document := row[i:end]
+	if document == "" || i == 0 || row[i-1] != ',' {
+		return false
+	}
+	names := row[:i-1]
+	agency := r.agency
+	if r.fields == 1+Fields { // the stored form starts with the agency
+		c := strings.IndexByte(names, ',')
+		if c < 1 || c > 9 {
+			return false
+		}
+		if agency = digits(names[:c]); agency < 1 {
+			return false
+		}
+		names = names[c+1:]
+	}
+	c := strings.IndexByte(names, ',')
+	if c < 0 {
+		return false
+	}
+	first, last := names[:c], names[c+1:]
+	if !plainName(first) || !plainName(last) {
+		return false
+	}
+	birth, err := ParseDate(date)
+	if err != nil {
+		return false
+	}
+	*b = Bet{Agency: agency, FirstName: first, LastName: last, Document: document, Birthdate: birth, Number: digits(number)}
+	r.take(row, next)
+	return true
+}
+
+func isDigit(c byte) bool { return c-'0' <= 9 }
+
+// plainName reports whether s is a valid name (see checkName) that CSV
+// writes without quotes and that holds no comma: a field of a plain row.
+func plainName(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); {
+		switch c := s[i]; {
+		case c >= 0x20 && c < 0x7f && c != ',' && c != '"': // printable ASCII: the common case
+			i++
+		case c >= 0xc3 && c <= 0xdf && i+1 < len(s) && s[i+1]&0xc0 == 0x80: // two bytes, not U+0080 to U+00BF: Latin accents
+			i += 2
+		case c < utf8.RuneSelf:
+			return false // a control character, DEL, a comma or a quote
+		default:
+			r, size := utf8.DecodeRuneInString(s[i:])
+			if r == utf8.RuneError && size == 1 || unicode.IsControl(r) {
+				return false
+			}
+			i += size
+		}
+	}
+	return true
 }
 
 // Raw is the text of the row the last Read or Skip returned, as the input
