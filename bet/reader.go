@@ -158,8 +158,8 @@ func (r *Reader) anyRow(b *Bet) error {
 // what is wrong. It takes the row apart from its end, where every field has
 // a fixed form: the number (one to four digits), the birthdate (ten bytes),
 // the document (digits); what is left holds the names (after the agency, in
-// the stored form), and each name is checked in the same pass that looks
-// for commas and quotes in it.
+// the stored form), plain or quoted without doubled quotes, and each name is
+// checked in the same pass that looks for commas and quotes in it.
 func (r *Reader) validRow(b *Bet) bool {
 	row, next := r.nextRow()
 	end := len(row)
@@ -193,12 +193,12 @@ func (r *Reader) validRow(b *Bet) bool {
 		}
 		names = names[c+1:]
 	}
-	c := strings.IndexByte(names, ',')
-	if c < 0 {
+	first, rest, ok := cutFirstName(names)
+	if !ok {
 		return false
 	}
-	first, last := names[:c], names[c+1:]
-	if !plainName(first) || !plainName(last) {
+	last, ok := wholeName(rest)
+	if !ok {
 		return false
 	}
 	birth, err := ParseDate(date)
@@ -212,15 +212,43 @@ func (r *Reader) validRow(b *Bet) bool {
 
 func isDigit(c byte) bool { return c-'0' <= 9 }
 
-// plainName reports whether s is a valid name (see checkName) that CSV
-// writes without quotes and that holds no comma: a field of a plain row.
-func plainName(s string) bool {
+// cutFirstName cuts the first name off the names of a row and returns it
+// and what follows the comma after it, when it is a valid name (see
+// checkName) written plain or in quotes without doubled quotes; ok is false
+// for anything else.
+func cutFirstName(s string) (name, rest string, ok bool) {
+	if strings.HasPrefix(s, `"`) {
+		end := strings.IndexByte(s[1:], '"') + 1 // the closing quote
+		if end == 0 || end+1 == len(s) || s[end+1] != ',' {
+			return "", "", false // no closing quote, a doubled quote, or no comma after it
+		}
+		return s[1:end], s[end+2:], validName(s[1:end], true)
+	}
+	end := strings.IndexByte(s, ',')
+	if end < 0 {
+		return "", "", false
+	}
+	return s[:end], s[end+1:], validName(s[:end], false)
+}
+
+// wholeName is the name s holds, when all of s is one field that is a valid
+// name written plain or in quotes without doubled quotes.
+func wholeName(s string) (string, bool) {
+	if len(s) >= 2 && s[0] == '"' && s[len(s)-1] == '"' {
+		return s[1 : len(s)-1], validName(s[1:len(s)-1], true)
+	}
+	return s, validName(s, false)
+}
+
+// validName reports whether s is a valid name (see checkName) with no
+// double quote in it, and no comma unless commas is set.
+func validName(s string, commas bool) bool {
 	if s == "" {
 		return false
 	}
 	for i := 0; i < len(s); {
 		switch c := s[i]; {
-		case c >= 0x20 && c < 0x7f && c != ',' && c != '"': // printable ASCII: the common case
+		case c >= 0x20 && c < 0x7f && c != '"' && (c != ',' || commas): // printable ASCII: the common case
 			i++
 		case c >= 0xc3 && c <= 0xdf && i+1 < len(s) && s[i+1]&0xc0 == 0x80: // two bytes, not U+0080 to U+00BF: Latin accents
 			i += 2
