@@ -13,7 +13,10 @@ import (
 func benchInput(n int) []byte {
 	var b bytes.Buffer
 	for i := range n {
-		names := [...]string{`"María, Jr.",Núñez`, "Santiago Lionel,Lorca", "Julián,Álvarez", "Ana,Pérez"}[min(i%8, 1+i%3)]
+		names := [...]string{"Santiago Lionel,Lorca", "Julián,Álvarez", "Ana,Pérez"}[i%3]
+		if i%8 == 0 {
+			names = `"María, Jr.",Núñez`
+		}
 		fmt.Fprintf(&b, "%s,%08d,19%02d-%02d-%02d,%d\r\n", names, 30904465+i, i%100, 1+i%12, 1+i%28, i%10000)
 	}
 	return b.Bytes()

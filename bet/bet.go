@@ -180,29 +180,55 @@ func checkName(field, s string, printable bool) error {
 	if printable {
 		return nil
 	}
+	switch scanName(s, true, true) {
+	case controlFault:
+		return &FieldError{field, s, "holds a control character"}
+	case utf8Fault:
+		return &FieldError{field, s, "not valid UTF-8"}
+	}
+	return nil
+}
+
+// A nameFault is what scanName finds wrong with a name.
+type nameFault int
+
+const (
+	noFault        nameFault = iota
+	controlFault             // a control character
+	utf8Fault                // bytes that are not UTF-8
+	separatorFault           // a comma or a double quote the caller does not allow
+)
+
+// scanName finds the first fault of s as a name: a control character or
+// bytes that are not UTF-8, and a comma or a double quote unless commas or
+// quotes allows them (a name cut out of a row holds none of what cut it).
+func scanName(s string, commas, quotes bool) nameFault {
 	for i := 0; i < len(s); {
 		switch c := s[i]; {
-		case c < 0x20 || c == 0x7f: // C0 controls and DEL
-			return &FieldError{field, s, "holds a control character"}
-		case c < utf8.RuneSelf: // ASCII: the common case
+		case c >= 0x20 && c < 0x7f: // printable ASCII: the common case
+			if c == ',' && !commas || c == '"' && !quotes {
+				return separatorFault
+			}
 			i++
 		case c >= 0xc2 && c <= 0xdf && i+1 < len(s) && s[i+1]&0xc0 == 0x80: // two bytes: Latin accents
 			if c == 0xc2 && s[i+1] <= 0x9f { // U+0080 to U+009F: C1 controls
-				return &FieldError{field, s, "holds a control character"}
+				return controlFault
 			}
 			i += 2
+		case c < utf8.RuneSelf: // C0 controls and DEL
+			return controlFault
 		default:
 			r, size := utf8.DecodeRuneInString(s[i:])
 			if r == utf8.RuneError && size == 1 {
-				return &FieldError{field, s, "not valid UTF-8"}
+				return utf8Fault
 			}
 			if unicode.IsControl(r) {
-				return &FieldError{field, s, "holds a control character"}
+				return controlFault
 			}
 			i += size
 		}
 	}
-	return nil
+	return noFault
 }
 
 func allDigits(s string) bool {

@@ -8,8 +8,6 @@ import (
 	"math/bits"
 	"strconv"
 	"strings"
-	"unicode"
-	"unicode/utf8"
 	"unsafe"
 )
 
@@ -243,26 +241,7 @@ func wholeName(s string) (string, bool) {
 // validName reports whether s is a valid name (see checkName) with no
 // double quote in it, and no comma unless commas is set.
 func validName(s string, commas bool) bool {
-	if s == "" {
-		return false
-	}
-	for i := 0; i < len(s); {
-		switch c := s[i]; {
-		case c >= 0x20 && c < 0x7f && c != '"' && (c != ',' || commas): // printable ASCII: the common case
-			i++
-		case c >= 0xc3 && c <= 0xdf && i+1 < len(s) && s[i+1]&0xc0 == 0x80: // two bytes, not U+0080 to U+00BF: Latin accents
-			i += 2
-		case c < utf8.RuneSelf:
-			return false // a control character, DEL, a comma or a quote
-		default:
-			r, size := utf8.DecodeRuneInString(s[i:])
-			if r == utf8.RuneError && size == 1 || unicode.IsControl(r) {
-				return false
-			}
-			i += size
-		}
-	}
-	return true
+	return s != "" && scanName(s, commas, false) == noFault
 }
 
 // Raw is the text of the row the last Read or Skip returned, as the input
