@@ -75,15 +75,16 @@ func Parse(agency int, f []string) (Bet, error) {
 	return b, err
 }
 
-// parse is Parse for five fields, into b; printable says that the caller
-// has seen every byte of the names to be printable ASCII, which leaves of the
-// name rules only that a name is not empty.
-func parse(b *Bet, agency int, f []string, printable bool) error {
+// parse is Parse for five fields, into b; namesChecked says that the
+// characters of the names need no check (the caller has seen every byte to
+// be printable ASCII, or they are stored names, checked when they were
+// stored), which leaves of the name rules only that a name is not empty.
+func parse(b *Bet, agency int, f []string, namesChecked bool) error {
 	first, last, doc := f[0], f[1], f[2]
-	if err := checkName("first_name", first, printable); err != nil {
+	if err := checkName("first_name", first, namesChecked); err != nil {
 		return err
 	}
-	if err := checkName("last_name", last, printable); err != nil {
+	if err := checkName("last_name", last, namesChecked); err != nil {
 		return err
 	}
 	if !allDigits(doc) {
@@ -173,11 +174,11 @@ func ParseNumber(s string) (int, error) {
 	return n, nil
 }
 
-func checkName(field, s string, printable bool) error {
+func checkName(field, s string, checked bool) error {
 	if s == "" {
 		return &FieldError{field, s, "empty"}
 	}
-	if printable {
+	if checked {
 		return nil
 	}
 	switch scanName(s, true, true) {

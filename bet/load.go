@@ -15,6 +15,12 @@ import (
 // holds the whole file in memory. A missing file holds no bets. The strings
 // of a bet share memory with its neighbours: clone one to keep it long.
 //
+// Like the course's load_bets, it reads back what StoreBets wrote, from bets
+// that Parse had accepted, so it does not check the characters of the names
+// again (control characters, UTF-8): it checks each row's CSV syntax and
+// fields, the agency, the document, the birthdate, the number, and that no
+// name is empty, and says on which line a row is wrong.
+//
 // It reads the file in chunks of whole rows and parses them on as many
 // goroutines as Go may run at once (GOMAXPROCS), and hands the bets on in the
 // file's order; a few chunks are in flight at a time. Stopping the loop early

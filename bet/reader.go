@@ -144,7 +144,8 @@ func (r *Reader) anyRow(b *Bet) error {
 		_, err := Parse(agency, rec) // says how many fields are wrong
 		return &LineError{line, err}
 	}
-	if err := parse(b, agency, rec, printable); err != nil {
+	// The stored form's names were checked when StoreBets wrote them.
+	if err := parse(b, agency, rec, printable || r.fields == 1+Fields); err != nil {
 		return &LineError{line, err}
 	}
 	return nil
@@ -191,12 +192,12 @@ func (r *Reader) validRow(b *Bet) bool {
 		}
 		names = names[c+1:]
 	}
-	first, rest, ok := cutFirstName(names)
-	if !ok {
+	first, rest, quoted, ok := cutFirstName(names)
+	if !ok || !r.validName(first, quoted) {
 		return false
 	}
-	last, ok := wholeName(rest)
-	if !ok {
+	last, quoted := wholeName(rest)
+	if !r.validName(last, quoted) {
 		return false
 	}
 	birth, err := ParseDate(date)
@@ -210,38 +211,55 @@ func (r *Reader) validRow(b *Bet) bool {
 
 func isDigit(c byte) bool { return c-'0' <= 9 }
 
-// cutFirstName cuts the first name off the names of a row and returns it
-// and what follows the comma after it, when it is a valid name (see
-// checkName) written plain or in quotes without doubled quotes; ok is false
-// for anything else.
-func cutFirstName(s string) (name, rest string, ok bool) {
+// cutFirstName cuts the first name off the names of a row and returns it,
+// whether it was quoted, and what follows the comma after it, when it is
+// written plain or in quotes without doubled quotes; ok is false for
+// anything else. The name itself is for validName to check.
+func cutFirstName(s string) (name, rest string, quoted, ok bool) {
 	if strings.HasPrefix(s, `"`) {
 		end := strings.IndexByte(s[1:], '"') + 1 // the closing quote
 		if end == 0 || end+1 == len(s) || s[end+1] != ',' {
-			return "", "", false // no closing quote, a doubled quote, or no comma after it
+			return "", "", false, false // no closing quote, a doubled quote, or no comma after it
 		}
-		return s[1:end], s[end+2:], validName(s[1:end], true)
+		return s[1:end], s[end+2:], true, true
 	}
 	end := strings.IndexByte(s, ',')
 	if end < 0 {
-		return "", "", false
+		return "", "", false, false
 	}
-	return s[:end], s[end+1:], validName(s[:end], false)
+	return s[:end], s[end+1:], false, true
 }
 
-// wholeName is the name s holds, when all of s is one field that is a valid
-// name written plain or in quotes without doubled quotes.
-func wholeName(s string) (string, bool) {
+// wholeName is the name s holds when all of s is one field, and whether it
+// is quoted; validName says whether it is one.
+func wholeName(s string) (name string, quoted bool) {
 	if len(s) >= 2 && s[0] == '"' && s[len(s)-1] == '"' {
-		return s[1 : len(s)-1], validName(s[1:len(s)-1], true)
+		return s[1 : len(s)-1], true
 	}
-	return s, validName(s, false)
+	return s, false
 }
 
-// validName reports whether s is a valid name (see checkName) with no
-// double quote in it, and no comma unless commas is set.
-func validName(s string, commas bool) bool {
-	return s != "" && scanName(s, commas, false) == noFault
+// validName reports whether s, cut out of a row plain or from quotes, is a
+// valid name (see checkName) that the fast path may take: no double quote
+// in it, and no comma unless it was quoted. In the stored form, which only
+// StoreBets writes, from bets Parse accepted, the characters of a name are
+// not checked again; only that it is not empty and holds no separator.
+func (r *Reader) validName(s string, quoted bool) bool {
+	if r.fields == 1+Fields {
+		return s != "" && noSeparators(s, quoted)
+	}
+	return s != "" && scanName(s, quoted, false) == noFault
+}
+
+// noSeparators reports whether s holds no double quote, and no comma
+// unless commas is set.
+func noSeparators(s string, commas bool) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] == '"' || s[i] == ',' && !commas {
+			return false
+		}
+	}
+	return true
 }
 
 // Raw is the text of the row the last Read or Skip returned, as the input
