@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -684,6 +685,22 @@ func TestNeedsQuotes(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// TestAppendInt compares appendInt with strconv.AppendInt on every number a
+// bet carries, its edges, and numbers beyond them.
+func TestAppendInt(t *testing.T) {
+	check := func(n int) {
+		if got, want := string(appendInt([]byte("x"), n)), string(strconv.AppendInt([]byte("x"), int64(n), 10)); got != want {
+			t.Fatalf("appendInt(%d) = %q; want %q", n, got, want)
+		}
+	}
+	for n := -1000; n <= 20000; n++ {
+		check(n)
+	}
+	for _, n := range []int{math.MinInt, -99999, 99999, 123456789, math.MaxInt} {
+		check(n)
 	}
 }
 

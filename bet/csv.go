@@ -20,15 +20,31 @@ func AppendRecord(dst []byte, b Bet) []byte {
 	dst = append(dst, ',')
 	dst = AppendDate(dst, b.Birthdate)
 	dst = append(dst, ',')
-	dst = strconv.AppendInt(dst, int64(b.Number), 10)
+	dst = appendInt(dst, b.Number)
 	return append(dst, '\r', '\n')
 }
 
 // appendStored appends the stored form of b: its agency, then its record.
 func appendStored(dst []byte, b Bet) []byte {
-	dst = strconv.AppendInt(dst, int64(b.Agency), 10)
+	dst = appendInt(dst, b.Agency)
 	dst = append(dst, ',')
 	return AppendRecord(dst, b)
+}
+
+// appendInt appends n in decimal, as strconv.AppendInt does, with digits
+// written directly for the numbers bets carry: 0 to 9999.
+func appendInt(dst []byte, n int) []byte {
+	switch {
+	case n < 0 || n > 9999:
+		return strconv.AppendInt(dst, int64(n), 10)
+	case n < 10:
+		return append(dst, byte('0'+n))
+	case n < 100:
+		return append(dst, byte('0'+n/10), byte('0'+n%10))
+	case n < 1000:
+		return append(dst, byte('0'+n/100), byte('0'+n/10%10), byte('0'+n%10))
+	}
+	return append(dst, byte('0'+n/1000), byte('0'+n/100%10), byte('0'+n/10%10), byte('0'+n%10))
 }
 
 // AppendDate appends t as YYYY-MM-DD.
@@ -68,7 +84,8 @@ func (e *LineError) Error() string { return fmt.Sprintf("line %d: %v", e.Line, e
 func (e *LineError) Unwrap() error { return e.Err }
 
 // needsQuotes reports whether QUOTE_MINIMAL quotes s: it holds a comma, a
-// double quote, "\r" or "\n". It looks at eight bytes at a time.
+// double quote, "\r" or "\n". It looks at eight bytes at a time, and at the
+// bytes left over (all of a short name) in a table.
 func needsQuotes(s string) bool {
 	i := 0
 	for ; i+8 <= len(s); i += 8 {
@@ -78,10 +95,12 @@ func needsQuotes(s string) bool {
 		}
 	}
 	for ; i < len(s); i++ {
-		switch s[i] {
-		case ',', '"', '\r', '\n':
+		if quoted[s[i]] {
 			return true
 		}
 	}
 	return false
 }
+
+// quoted holds the bytes that make QUOTE_MINIMAL quote a field.
+var quoted = [256]bool{',': true, '"': true, '\r': true, '\n': true}
