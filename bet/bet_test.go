@@ -19,12 +19,12 @@ import (
 	"unicode/utf8"
 )
 
-func date(s string) time.Time {
+func date(s string) Date {
 	t, err := time.Parse(DateLayout, s)
 	if err != nil {
 		panic(err)
 	}
-	return t
+	return DateOf(t)
 }
 
 func TestStoreBetsByteFormat(t *testing.T) {
@@ -333,7 +333,7 @@ func TestReaderReuseMemory(t *testing.T) {
 // time.Parse over every day of several years and many malformed strings.
 func TestParseDateMatchesTimeParse(t *testing.T) {
 	var cases []string
-	for d := date("1899-12-25"); d.Year() < 2005; d = d.AddDate(0, 0, 1) {
+	for d := time.Date(1899, 12, 25, 0, 0, 0, 0, time.UTC); d.Year() < 2005; d = d.AddDate(0, 0, 1) {
 		cases = append(cases, d.Format(DateLayout))
 	}
 	cases = append(cases, "2000-02-29", "1900-02-29", "2100-02-29", "2000-02-30", "2000-13-01", "2000-00-10",
@@ -341,8 +341,26 @@ func TestParseDateMatchesTimeParse(t *testing.T) {
 	for _, s := range cases {
 		want, wantErr := time.Parse(DateLayout, s)
 		got, err := ParseDate(s)
-		if (err != nil) != (wantErr != nil) || (err == nil && !got.Equal(want)) {
+		if (err != nil) != (wantErr != nil) || (err == nil && got != DateOf(want)) {
 			t.Errorf("ParseDate(%q) = %v, %v; time.Parse gives %v, %v", s, got, err, want, wantErr)
+		}
+	}
+}
+
+// TestAppendDate writes every day of several years as time.Format does, and
+// dates no calendar has with their numbers as they are.
+func TestAppendDate(t *testing.T) {
+	for d := time.Date(1899, 12, 25, 0, 0, 0, 0, time.UTC); d.Year() < 2005; d = d.AddDate(0, 0, 1) {
+		if got, want := DateOf(d).String(), d.Format(DateLayout); got != want {
+			t.Fatalf("Date of %v = %q; want %q", d, got, want)
+		}
+	}
+	for d, want := range map[Date]string{
+		{0, 1, 1}: "0000-01-01", {9999, 12, 31}: "9999-12-31", {12345, 1, 2}: "12345-01-02",
+		{2000, 13, 1}: "2000-13-01", {2000, 0, 0}: "2000-00-00", {-5, 1, 1}: "-005-01-01",
+	} {
+		if got := string(AppendDate([]byte("x"), d)); got != "x"+want {
+			t.Errorf("AppendDate(%#v) = %q; want %q", d, got, "x"+want)
 		}
 	}
 }

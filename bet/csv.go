@@ -3,7 +3,6 @@ package bet
 import (
 	"fmt"
 	"strconv"
-	"time"
 )
 
 // AppendRecord appends b's five agency fields (first_name, last_name,
@@ -47,16 +46,18 @@ func appendInt(dst []byte, n int) []byte {
 	return append(dst, byte('0'+n/1000), byte('0'+n/100%10), byte('0'+n/10%10), byte('0'+n%10))
 }
 
-// AppendDate appends t as YYYY-MM-DD.
-func AppendDate(dst []byte, t time.Time) []byte {
-	y, m, d := t.Date()
-	if y < 0 || y > 9999 {
-		return t.AppendFormat(dst, DateLayout)
+// AppendDate appends d as YYYY-MM-DD, as Python's date.isoformat writes it.
+// A date no calendar has, which ParseDate never returns, is written with
+// its numbers as they are, the year in at least four digits.
+func AppendDate(dst []byte, d Date) []byte {
+	y, m, day := d.Year, int(d.Month), d.Day
+	if y < 0 || y > 9999 || m < 1 || m > 12 || day < 1 || day > 31 {
+		return fmt.Appendf(dst, "%04d-%02d-%02d", y, m, day)
 	}
 	return append(dst,
 		byte('0'+y/1000), byte('0'+y/100%10), byte('0'+y/10%10), byte('0'+y%10), '-',
-		byte('0'+int(m)/10), byte('0'+int(m)%10), '-',
-		byte('0'+d/10), byte('0'+d%10))
+		byte('0'+m/10), byte('0'+m%10), '-',
+		byte('0'+day/10), byte('0'+day%10))
 }
 
 func appendField(dst []byte, s string) []byte {

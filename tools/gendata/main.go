@@ -90,7 +90,7 @@ func writeAgency(path string, id, bets, winners int, seed uint64) error {
 			FirstName: firstNames[rng.IntN(len(firstNames))],
 			LastName:  lastNames[rng.IntN(len(lastNames))],
 			Document:  fmt.Sprintf("%08d", rng.IntN(100_000_000)),
-			Birthdate: base.AddDate(0, 0, rng.IntN(65*365)),
+			Birthdate: bet.DateOf(base.AddDate(0, 0, rng.IntN(65*365))),
 			Number:    number,
 		}
 		row = bet.AppendRecord(row[:0], b)
