@@ -122,6 +122,53 @@ func TestLoadBetsMissingFile(t *testing.T) {
 	}
 }
 
+// TestLoadBetsTrustsStoredNames: LoadBets, like the course's load_bets,
+// gives back the names StoreBets wrote without checking their characters
+// again, which the agency's reading of the same fields refuses; an empty
+// name, a bad field or a row of the wrong shape is still an error.
+func TestLoadBetsTrustsStoredNames(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "bets.csv")
+	s, err := OpenStore(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stored := []Bet{
+		{1, "A\x01na", "Pérez", "1", date("2001-01-01"), 1},
+		{2, "Ana", "P\xffz", "2", date("2001-01-02"), 2},
+		{3, "Ana, \u0085Jr.", "Paz", "3", date("2001-01-03"), 3},
+		{4, "Ana \"la\x02\"", "Paz", "4", date("2001-01-04"), 4}, // doubled quotes: the general path
+	}
+	if err := s.StoreBets(stored); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	var loaded []Bet
+	for b, err := range LoadBets(path) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		loaded = append(loaded, b)
+	}
+	if !slices.Equal(loaded, stored) {
+		t.Errorf("LoadBets = %+v; want %+v", loaded, stored)
+	}
+	for _, b := range stored {
+		if _, err := NewBytesReader(AppendRecord(nil, b), b.Agency).Read(); !errors.Is(err, ErrInvalid) {
+			t.Errorf("agency's Read of %q = %v; want an invalid name", AppendRecord(nil, b), err)
+		}
+	}
+
+	for _, row := range []string{"1,,B,1,2001-01-01,1\r\n", "1,A,\"\",1,2001-01-01,1\r\n", "1,A,B,1x,2001-01-01,1\r\n", "1,A,B,C,1,2001-01-01,1\r\n"} {
+		bad := filepath.Join(t.TempDir(), "bets.csv")
+		if err := os.WriteFile(bad, []byte("1,A,B,1,2001-01-01,1\r\n"+row), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if n, err := loadUntilError(bad); n != 1 || !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), "line 2") {
+			t.Errorf("LoadBets of %q: %d bets, then %v; want 1 bet, then an invalid bet on line 2", row, n, err)
+		}
+	}
+}
+
 func TestHasWon(t *testing.T) {
 	for n, want := range map[int]bool{7574: true, 7575: false, 0: false, 9999: false} {
 		if got := HasWon(Bet{Number: n}); got != want {
