@@ -180,24 +180,23 @@ func (r *Reader) validRow(b *Bet) bool {
 	if document == "" || i == 0 || row[i-1] != ',' {
 		return false
 	}
-	names := row[:i-1]
+	from, to := 0, i-1 // the names
 	agency := r.agency
 	if r.fields == 1+Fields { // the stored form starts with the agency
-		c := strings.IndexByte(names, ',')
+		c := strings.IndexByte(row[:to], ',')
 		if c < 1 || c > 9 {
 			return false
 		}
-		if agency = digits(names[:c]); agency < 1 {
+		if agency = digits(row[:c]); agency < 1 {
 			return false
 		}
-		names = names[c+1:]
+		from = c + 1
 	}
-	first, rest, quoted, ok := cutFirstName(names)
-	if !ok || !r.validName(first, quoted) {
-		return false
+	first, last, quoted, ok := r.plainNames(row, from, to)
+	if quoted {
+		first, last, ok = r.quotedNames(row[from:to])
 	}
-	last, quoted := wholeName(rest)
-	if !r.validName(last, quoted) {
+	if !ok {
 		return false
 	}
 	birth, err := ParseDate(date)
@@ -210,6 +209,70 @@ func (r *Reader) validRow(b *Bet) bool {
 }
 
 func isDigit(c byte) bool { return c-'0' <= 9 }
+
+// plainNames splits row[from:to], the names of a row, at its one comma
+// when they are two valid names (see checkName) written without quotes, and
+// reports ok; quoted is set when a double quote is among them, for
+// quotedNames to read. It looks at eight bytes at a time (see rowWord): the
+// document, birthdate and number take at least 14 bytes after the names, so
+// every word it loads is inside the row. Bytes that are not printable ASCII
+// are checked as they are found when they are a two-byte UTF-8 letter, the
+// common case, and by scanName otherwise; in the stored form they are not
+// checked (see validName).
+func (r *Reader) plainNames(row string, from, to int) (first, last string, quoted, ok bool) {
+	comma := -1
+	checked := from // bytes before it are known to be part of valid names
+	rules := false  // a name needs scanName's full rules
+	for i := from; i < to; i += 8 {
+		commas, quotes, others := rowWord(word(row, i))
+		if n := to - i; n < 8 {
+			keep := uint64(1)<<(8*n) - 1
+			commas, quotes, others = commas&keep, quotes&keep, others&keep
+		}
+		if quotes != 0 {
+			return "", "", true, false
+		}
+		if commas != 0 {
+			if comma >= 0 || commas&(commas-1) != 0 {
+				return "", "", false, false // more than two fields
+			}
+			comma = i + bits.TrailingZeros64(commas)/8
+		}
+		for ; others != 0 && !rules && r.fields == Fields; others &= others - 1 {
+			p := i + bits.TrailingZeros64(others)/8
+			if p < checked {
+				continue // the second byte of a letter checked below
+			}
+			// A letter of two bytes (U+0080 to U+07FF), but not U+0080 to
+			// U+009F, which are control characters; row[p+1] is inside the
+			// row: the names are followed by a comma.
+			c, next := row[p], row[p+1]
+			rules = c < 0xc2 || c > 0xdf || next&0xc0 != 0x80 || c == 0xc2 && next <= 0x9f
+			checked = p + 2
+		}
+	}
+	if comma < 0 {
+		return "", "", false, false
+	}
+	first, last = row[from:comma], row[comma+1:to]
+	ok = first != "" && last != ""
+	if rules {
+		ok = ok && scanName(first, false, false) == noFault && scanName(last, false, false) == noFault
+	}
+	return first, last, false, ok
+}
+
+// quotedNames reads the names of a row when at least one is quoted: it
+// takes them when each is written plain or in quotes without doubled quotes
+// and is a valid name (see validName).
+func (r *Reader) quotedNames(names string) (first, last string, ok bool) {
+	first, rest, quoted, ok := cutFirstName(names)
+	if !ok || !r.validName(first, quoted) {
+		return "", "", false
+	}
+	last, quoted = wholeName(rest)
+	return first, last, r.validName(last, quoted)
+}
 
 // cutFirstName cuts the first name off the names of a row and returns it,
 // whether it was quoted, and what follows the comma after it, when it is
