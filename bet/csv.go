@@ -96,12 +96,12 @@ func needsQuotes(s string) bool {
 		}
 	}
 	for ; i < len(s); i++ {
-		if quoted[s[i]] {
+		if quotedBytes[s[i]] {
 			return true
 		}
 	}
 	return false
 }
 
-// quoted holds the bytes that make QUOTE_MINIMAL quote a field.
-var quoted = [256]bool{',': true, '"': true, '\r': true, '\n': true}
+// quotedBytes holds the bytes that make QUOTE_MINIMAL quote a field.
+var quotedBytes = [256]bool{',': true, '"': true, '\r': true, '\n': true}
