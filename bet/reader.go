@@ -133,7 +133,7 @@ func (r *Reader) anyRow(b *Bet) error {
 		}
 	}
 	agency := r.agency
-	if r.fields == 1+Fields && len(rec) > 0 { // the stored form starts with the agency
+	if r.stored() && len(rec) > 0 { // the stored form starts with the agency
 		var err error
 		if agency, err = strconv.Atoi(rec[0]); err != nil || agency < 1 {
 			return &LineError{line, &FieldError{"agency", rec[0], "want a positive integer"}}
@@ -144,8 +144,7 @@ func (r *Reader) anyRow(b *Bet) error {
 		_, err := Parse(agency, rec) // says how many fields are wrong
 		return &LineError{line, err}
 	}
-	// The stored form's names were checked when StoreBets wrote them.
-	if err := parse(b, agency, rec, printable || r.fields == 1+Fields); err != nil {
+	if err := parse(b, agency, rec, printable || r.stored()); err != nil {
 		return &LineError{line, err}
 	}
 	return nil
@@ -182,7 +181,7 @@ func (r *Reader) validRow(b *Bet) bool {
 	}
 	from, to := 0, i-1 // the names
 	agency := r.agency
-	if r.fields == 1+Fields { // the stored form starts with the agency
+	if r.stored() { // the stored form starts with the agency
 		c := strings.IndexByte(row[:to], ',')
 		if c < 1 || c > 9 {
 			return false
@@ -238,7 +237,7 @@ func (r *Reader) plainNames(row string, from, to int) (first, last string, quote
 			}
 			comma = i + bits.TrailingZeros64(commas)/8
 		}
-		for ; others != 0 && !rules && r.fields == Fields; others &= others - 1 {
+		for ; others != 0 && !rules && !r.stored(); others &= others - 1 {
 			p := i + bits.TrailingZeros64(others)/8
 			if p < checked {
 				continue // the second byte of a letter checked below
@@ -308,22 +307,16 @@ func wholeName(s string) (name string, quoted bool) {
 // StoreBets writes, from bets Parse accepted, the characters of a name are
 // not checked again; only that it is not empty and holds no separator.
 func (r *Reader) validName(s string, quoted bool) bool {
-	if r.fields == 1+Fields {
-		return s != "" && noSeparators(s, quoted)
+	if r.stored() {
+		return s != "" && !strings.Contains(s, `"`) && (quoted || !strings.Contains(s, ","))
 	}
 	return s != "" && scanName(s, quoted, false) == noFault
 }
 
-// noSeparators reports whether s holds no double quote, and no comma
-// unless commas is set.
-func noSeparators(s string, commas bool) bool {
-	for i := 0; i < len(s); i++ {
-		if s[i] == '"' || s[i] == ',' && !commas {
-			return false
-		}
-	}
-	return true
-}
+// stored reports whether r reads the stored form, which starts with the
+// agency and which only StoreBets writes, from bets that Parse accepted:
+// its names' characters are not checked again.
+func (r *Reader) stored() bool { return r.fields == 1+Fields }
 
 // Raw is the text of the row the last Read or Skip returned, as the input
 // wrote it, without its line break.
