@@ -1,14 +1,12 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"time"
 
 	amqp "github.com/rabbitmq/amqp091-go"
 
 	"github.com/loteria-nacional/pipeline/broker"
-	"github.com/loteria-nacional/pipeline/logfmt"
 )
 
 type baselineResult struct {
@@ -30,19 +28,11 @@ func (b *baselineResult) betsPerSecond(p *pipelineResult) float64 {
 // most a group, with one multiple ack), a durable classic queue behind a
 // direct exchange, persistent messages of the batches' average size.
 func runBaseline(o options, v *vhosts, p *pipelineResult) (*baselineResult, error) {
-	vhost := fmt.Sprintf("bench-baseline-%d", time.Now().UnixNano())
-	amqpURL, drop, err := v.fresh(vhost)
+	ctx, conn, amqpURL, done, err := v.dial("bench-baseline")
 	if err != nil {
 		return nil, err
 	}
-	defer drop()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
-	defer cancel()
-	conn, err := broker.Dial(ctx, broker.Config{URL: amqpURL, Name: "bench-baseline"}, logfmt.Discard())
-	if err != nil {
-		return nil, err
-	}
-	defer conn.Close()
+	defer done()
 	var args amqp.Table // the bets queue's: the same kind of queue
 	for _, q := range broker.ForAgencies().Queues {
 		if q.Name == broker.BetsQueue {

@@ -90,8 +90,7 @@ func run(o options) error {
 	if err != nil {
 		return err
 	}
-	var ps []*pipelineResult
-	var bs []*baselineResult
+	var r results
 	for range max(o.runs, 1) {
 		p, err := runPipeline(o, b, w)
 		if err != nil {
@@ -101,11 +100,12 @@ func run(o options) error {
 		if err != nil {
 			return err
 		}
-		ps, bs = append(ps, p), append(bs, base)
+		c, err := runCeiling(o, b, w)
+		if err != nil {
+			return err
+		}
+		r.pipeline, r.baseline, r.ceiling = append(r.pipeline, p), append(r.baseline, base), append(r.ceiling, c)
 	}
-	p := median(ps, func(p *pipelineResult) float64 { return p.totalSeconds })
-	base := median(bs, func(b *baselineResult) float64 { return b.seconds })
-	var course *pipelineResult
 	if o.dataset != "" {
 		if _, err := os.Stat(o.dataset); err == nil {
 			dfiles, err := unzipDataset(o.dataset, filepath.Join(o.out, "dataset"))
@@ -118,17 +118,17 @@ func run(o options) error {
 			if err != nil {
 				return err
 			}
-			if course, err = runPipeline(co, b, cw); err != nil {
+			if r.course, err = runPipeline(co, b, cw); err != nil {
 				return err
 			}
 		}
 	}
-	report := renderReport(o, p, base, course, ps, bs)
+	report := renderReport(o, r)
 	fmt.Print(report)
 	if err := os.WriteFile(filepath.Join(o.out, "bench.md"), []byte(report), 0o644); err != nil {
 		return err
 	}
-	if err := os.WriteFile(filepath.Join(o.out, "stored.svg"), chart(p), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(o.out, "stored.svg"), chart(r.medianPipeline()), 0o644); err != nil {
 		return err
 	}
 	fmt.Printf("\nreport: %s, chart: %s\n", filepath.Join(o.out, "bench.md"), filepath.Join(o.out, "stored.svg"))

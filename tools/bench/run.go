@@ -3,6 +3,7 @@ package main
 import (
 	"archive/zip"
 	"bufio"
+	"context"
 	"fmt"
 	"io"
 	"net/http"
@@ -15,6 +16,11 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	amqp "github.com/rabbitmq/amqp091-go"
+
+	"github.com/loteria-nacional/pipeline/broker"
+	"github.com/loteria-nacional/pipeline/logfmt"
 )
 
 // vhosts makes and removes the bench's vhosts through the management API.
@@ -60,6 +66,24 @@ func (v *vhosts) fresh(name string) (string, func(), error) {
 	}
 	u.Path = "/" + name
 	return u.String(), func() { v.request(http.MethodDelete, "/api/vhosts/"+name, "") }, nil
+}
+
+// dial makes a fresh vhost named after name and connects to it, for a run
+// that drives the broker itself; done closes the connection and removes the
+// vhost. The run must end within ctx's half hour.
+func (v *vhosts) dial(name string) (ctx context.Context, conn *amqp.Connection, amqpURL string, done func(), err error) {
+	amqpURL, drop, err := v.fresh(fmt.Sprintf("%s-%d", name, time.Now().UnixNano()))
+	if err != nil {
+		return nil, nil, "", nil, err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
+	conn, err = broker.Dial(ctx, broker.Config{URL: amqpURL, Name: name}, logfmt.Discard())
+	if err != nil {
+		cancel()
+		drop()
+		return nil, nil, "", nil, err
+	}
+	return ctx, conn, amqpURL, func() { conn.Close(); cancel(); drop() }, nil
 }
 
 func command(name string, args ...string) *exec.Cmd { return exec.Command(name, args...) }
@@ -161,45 +185,21 @@ func runPipeline(o options, v *vhosts, w workload) (*pipelineResult, error) {
 	res := &pipelineResult{workload: w, winners: make([]float64, len(files))}
 	fmt.Printf("action: bench_pipeline | result: in_progress | corrida: %s | apuestas: %d\n", w.name, res.bets)
 
-	var mu sync.Mutex
 	ready := make(chan struct{})
 	var readyOnce sync.Once
-	start := func(prog string, onLine func(string, time.Time), env ...string) (*proc, error) {
-		cmd := command(filepath.Join(o.bin, prog))
-		cmd.Env = append(os.Environ(), append([]string{"AMQP_URL=" + amqpURL}, env...)...)
-		out, err := cmd.StdoutPipe()
-		if err != nil {
-			return nil, err
-		}
-		cmd.Stderr = os.Stderr
-		if err := cmd.Start(); err != nil {
-			return nil, err
-		}
-		p := &proc{cmd: cmd, done: make(chan struct{})}
-		go func() {
-			sc := bufio.NewScanner(out)
-			for sc.Scan() {
-				mu.Lock()
-				onLine(sc.Text(), time.Now())
-				mu.Unlock()
-			}
-			cmd.Wait()
-			close(p.done)
-		}()
-		return p, nil
-	}
+	l := &launcher{bin: o.bin, amqpURL: amqpURL}
 	stored := 0
-	lot, err := start("lottery", func(l string, at time.Time) {
+	lot, err := l.start("lottery", func(line string, at time.Time) {
 		switch {
-		case strings.Contains(l, "action: lottery_iniciado"):
+		case strings.Contains(line, "action: lottery_iniciado"):
 			readyOnce.Do(func() { close(ready) })
-		case strings.HasPrefix(l, "action: apuesta_recibida | result: success"):
-			stored += field(l, "cantidad")
+		case strings.HasPrefix(line, "action: apuesta_recibida | result: success"):
+			stored += field(line, "cantidad")
 			res.curve = append(res.curve, point{since(res.start, at), stored})
-		case strings.HasPrefix(l, "action: sorteo |"):
+		case strings.HasPrefix(line, "action: sorteo |"):
 			res.draw = since(res.start, at)
-		case strings.Contains(l, "result: fail"):
-			fmt.Println("lottery:", l)
+		case strings.Contains(line, "result: fail"):
+			fmt.Println("lottery:", line)
 		}
 	}, "LOTTERY_AGENCIES="+strconv.Itoa(len(files)), "LOTTERY_DATA_DIR="+dataDir,
 		"LOTTERY_PREFETCH="+strconv.Itoa(o.prefetch), "LOTTERY_GROUP="+strconv.Itoa(o.group))
@@ -218,24 +218,18 @@ func runPipeline(o options, v *vhosts, w workload) (*pipelineResult, error) {
 	beam := brokerPID(amqpURL)
 	cpu0 := cpuSeconds(beam)
 	res.start = time.Now()
-	var agencies []*proc
-	for i, f := range files {
-		i := i
-		a, err := start("agency", func(l string, at time.Time) {
-			switch {
-			case strings.HasPrefix(l, "action: envio_finalizado | result: success"):
-				res.sent = max(res.sent, since(res.start, at))
-			case strings.HasPrefix(l, "action: consulta_ganadores | result: success"):
-				res.winners[i] = since(res.start, at)
-			case strings.Contains(l, "result: fail"):
-				fmt.Printf("agency %d: %s\n", i+1, l)
-			}
-		}, "CLI_ID="+strconv.Itoa(i+1), "CLI_DATA_FILE="+f,
-			"CLI_BATCH_MAXAMOUNT="+strconv.Itoa(o.batch), "CLI_CONFIRM_WINDOW="+strconv.Itoa(o.window))
-		if err != nil {
-			return nil, err
+	agencies, err := l.startAgencies(o, files, func(i int, line string, at time.Time) {
+		switch {
+		case strings.HasPrefix(line, "action: envio_finalizado | result: success"):
+			res.sent = max(res.sent, since(res.start, at))
+		case strings.HasPrefix(line, "action: consulta_ganadores | result: success"):
+			res.winners[i] = since(res.start, at)
+		case strings.Contains(line, "result: fail"):
+			fmt.Printf("agency %d: %s\n", i+1, line)
 		}
-		agencies = append(agencies, a)
+	})
+	if err != nil {
+		return nil, err
 	}
 	for i, a := range agencies {
 		<-a.done
@@ -243,11 +237,11 @@ func runPipeline(o options, v *vhosts, w workload) (*pipelineResult, error) {
 			return nil, fmt.Errorf("agency %d: %v", i+1, a.cmd.ProcessState)
 		}
 	}
-	mu.Lock()
+	l.mu.Lock()
 	for _, w := range res.winners {
 		res.totalSeconds = max(res.totalSeconds, w)
 	}
-	mu.Unlock()
+	l.mu.Unlock()
 	res.brokerCPU = cpuSeconds(beam) - cpu0
 	for _, a := range agencies {
 		res.agencyCPU += cmdCPU(a.cmd)
@@ -261,6 +255,64 @@ func runPipeline(o options, v *vhosts, w workload) (*pipelineResult, error) {
 		return nil, fmt.Errorf("the lottery stored %d bets; %d were sent", stored, res.bets)
 	}
 	return res, nil
+}
+
+// launcher starts the bench's programs against one vhost and hands every
+// line they print, with the time it was read, to a callback. Callbacks run
+// one at a time, under mu, which also guards whatever they write.
+type launcher struct {
+	bin     string
+	amqpURL string
+	mu      sync.Mutex
+}
+
+// start runs prog with the broker's URL and env added to the bench's own
+// environment. Its proc's done is closed once prog has exited and every
+// line it printed has been handed on.
+func (l *launcher) start(prog string, onLine func(string, time.Time), env ...string) (*proc, error) {
+	cmd := command(filepath.Join(l.bin, prog))
+	cmd.Env = append(os.Environ(), append([]string{"AMQP_URL=" + l.amqpURL}, env...)...)
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	p := &proc{cmd: cmd, done: make(chan struct{})}
+	go func() {
+		sc := bufio.NewScanner(out)
+		for sc.Scan() {
+			l.mu.Lock()
+			onLine(sc.Text(), time.Now())
+			l.mu.Unlock()
+		}
+		cmd.Wait()
+		close(p.done)
+	}()
+	return p, nil
+}
+
+// startAgencies starts an agency for each file, all at once, with the
+// run's batch size and confirm window; onLine gets agency i+1's lines.
+// When one fails to start, those already started are killed.
+func (l *launcher) startAgencies(o options, files []string, onLine func(i int, line string, at time.Time)) ([]*proc, error) {
+	var agencies []*proc
+	for i, f := range files {
+		a, err := l.start("agency", func(line string, at time.Time) { onLine(i, line, at) },
+			"CLI_ID="+strconv.Itoa(i+1), "CLI_DATA_FILE="+f,
+			"CLI_BATCH_MAXAMOUNT="+strconv.Itoa(o.batch), "CLI_CONFIRM_WINDOW="+strconv.Itoa(o.window))
+		if err != nil {
+			for _, a := range agencies {
+				a.cmd.Process.Kill()
+				<-a.done
+			}
+			return nil, err
+		}
+		agencies = append(agencies, a)
+	}
+	return agencies, nil
 }
 
 func cmdCPU(cmd *exec.Cmd) float64 {
