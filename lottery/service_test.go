@@ -2,6 +2,7 @@ package main
 
 import (
 	"errors"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -9,6 +10,7 @@ import (
 
 	"github.com/loteria-nacional/pipeline/bet"
 	"github.com/loteria-nacional/pipeline/broker"
+	"github.com/loteria-nacional/pipeline/logfmt"
 )
 
 func delivery(p amqp.Publishing) amqp.Delivery {
@@ -65,5 +67,44 @@ func TestRead(t *testing.T) {
 	finished := amqp.Delivery{Type: broker.TypeFinished, Body: []byte("{}")}
 	if in := l.read(finished); in.bad != nil || in.rows != nil || in.bets != nil {
 		t.Errorf("read(finished) = %+v; want it handed on untouched", in)
+	}
+}
+
+// TestStoredBatchFreesItsSlice: once a batch's bets are stored, its slice
+// goes back to the pool that read takes slices from, cleared, so that it
+// keeps no message body alive for the garbage collector to scan.
+func TestStoredBatchFreesItsSlice(t *testing.T) {
+	dir := t.TempDir()
+	store, err := bet.OpenStore(filepath.Join(dir, "bets.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	jour, _, err := openJournal(filepath.Join(dir, "journal.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer jour.Close()
+	l := &lottery{cfg: config{agencies: 2}, log: logfmt.Discard(), store: store, journal: jour, state: newState(2), free: make(chan []bet.Bet, 1)}
+	body := "A,B,1,2000-01-01,1\r\nC,D,2,2000-01-02,7574\r\n"
+	in := l.read(delivery(broker.Batch{Agency: 2, Seq: 1, Bets: 2, Fingerprint: "f", Body: []byte(body)}.Publishing()))
+	if _, err := l.takeBatch(in); err != nil {
+		t.Fatal(err)
+	}
+	if want := int64(len("2,A,B,1,2000-01-01,1\r\n2,C,D,2,2000-01-02,7574\r\n")); store.Size() != want {
+		t.Errorf("bets.csv holds %d bytes after the batch; want %d", store.Size(), want)
+	}
+	select {
+	case freed := <-l.free:
+		if len(freed) != 2 {
+			t.Fatalf("the freed slice holds %d bets; want the batch's 2", len(freed))
+		}
+		for i, b := range freed {
+			if b != (bet.Bet{}) {
+				t.Errorf("freed slice, bet %d = %+v; want it cleared", i, b)
+			}
+		}
+	default:
+		t.Error("the stored batch's slice did not go back to the pool")
 	}
 }
