@@ -56,7 +56,7 @@ func runCeiling(o options, v *vhosts, w workload) (*ceilingResult, error) {
 	if err != nil {
 		return nil, err
 	}
-	stop := func() { // harmless twice
+	stop := sync.OnceFunc(func() {
 		l.mu.Lock()
 		stopping = true
 		l.mu.Unlock()
@@ -64,8 +64,8 @@ func runCeiling(o options, v *vhosts, w workload) (*ceilingResult, error) {
 			a.cmd.Process.Signal(syscall.SIGTERM)
 			<-a.done
 		}
-	}
-	defer stop()
+	})
+	defer stop() // on the way out early; a finished run has stopped them below
 	select {
 	case err := <-consumed:
 		if err != nil {
