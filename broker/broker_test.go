@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/url"
 	"os"
 	"strings"
 	"syscall"
@@ -229,6 +230,33 @@ func TestDialGivesUpAfterBoundedAttempts(t *testing.T) {
 	}
 	if err != nil && strings.Contains(err.Error(), "secret") {
 		t.Errorf("Dial error %q shows the password", err)
+	}
+}
+
+func TestDialStopsWhenTheLoginIsRefused(t *testing.T) {
+	for _, tc := range []struct{ name, user, password, vhost string }{
+		{"wrong password", "guest", "not-its-password", ""},
+		{"vhost not allowed", "", "", "no-such-vhost-" + t.Name()},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			u := brokertest.BaseURL()
+			if tc.user != "" {
+				u.User = url.UserPassword(tc.user, tc.password)
+			}
+			u.Path = "/" + tc.vhost
+			cfg := broker.Config{URL: u.String(), MaxBackoff: 10 * time.Millisecond}
+			_, err := broker.Dial(ctx(t), cfg, logfmt.Discard())
+			if !errors.Is(err, broker.ErrLoginRefused) {
+				t.Fatalf("Dial(%s) = %v; want ErrLoginRefused", broker.Redact(cfg.URL), err)
+			}
+			want := fmt.Sprintf("refused user %q %d times", u.User.Username(), broker.LoginAttempts)
+			if !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), u.Host) {
+				t.Errorf("Dial error %q; want it to name the broker %s and say %s", err, u.Host, want)
+			}
+			if tc.password != "" && strings.Contains(err.Error(), tc.password) {
+				t.Errorf("Dial error %q shows the password", err)
+			}
+		})
 	}
 }
 

@@ -48,9 +48,31 @@ func User(rawURL string) string {
 	return u.User.Username()
 }
 
+// LoginAttempts is how many times in a row Dial lets the broker refuse the
+// login before it gives up: a refusal right at start-up may come from a
+// broker still loading its users; more than that is a setting to fix.
+const LoginAttempts = 3
+
+// ErrLoginRefused means that the broker refused the user's login (user or
+// password) or its access to the vhost: a person must fix a setting, and
+// retrying will not help.
+var ErrLoginRefused = errors.New("login refused")
+
+// Where is rawURL without its user and password: the broker and vhost, for
+// messages that name the user apart.
+func Where(rawURL string) string {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return "(unparsable URL)"
+	}
+	u.User = nil
+	return u.String()
+}
+
 // Dial connects to the broker, retrying with a growing, capped backoff while
 // it does not answer; each failed attempt is logged as in_progress. It gives
-// up after cfg.DialAttempts attempts or when ctx ends.
+// up after cfg.DialAttempts attempts, after LoginAttempts refused logins in a
+// row ([ErrLoginRefused]), or when ctx ends.
 func Dial(ctx context.Context, cfg Config, log logrus.FieldLogger) (*amqp.Connection, error) {
 	attempts := cfg.DialAttempts
 	if attempts <= 0 {
@@ -77,6 +99,7 @@ func Dial(ctx context.Context, cfg Config, log logrus.FieldLogger) (*amqp.Connec
 		},
 	}
 	wait := 250 * time.Millisecond
+	refused := 0
 	for attempt := 1; ; attempt++ {
 		conn, err := amqp.DialConfig(cfg.URL, acfg)
 		if err == nil {
@@ -85,6 +108,14 @@ func Dial(ctx context.Context, cfg Config, log logrus.FieldLogger) (*amqp.Connec
 		}
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
+		}
+		if loginRefused(err) {
+			refused++
+		} else {
+			refused = 0
+		}
+		if refused >= LoginAttempts {
+			return nil, fmt.Errorf("%w: the broker at %s refused user %q %d times: %w", ErrLoginRefused, Where(cfg.URL), User(cfg.URL), refused, err)
 		}
 		if attempt >= attempts {
 			return nil, fmt.Errorf("connect to %s: gave up after %d attempts: %w", Redact(cfg.URL), attempt, err)
@@ -102,6 +133,14 @@ func Dial(ctx context.Context, cfg Config, log logrus.FieldLogger) (*amqp.Connec
 		}
 		wait = min(2*wait, maxWait)
 	}
+}
+
+// loginRefused reports whether a handshake failed because the broker
+// refused the login (access-refused) or the vhost (not-allowed: it does not
+// exist, or the user has no access to it).
+func loginRefused(err error) bool {
+	var ae *amqp.Error
+	return errors.As(err, &ae) && (ae.Code == amqp.AccessRefused || ae.Code == amqp.NotAllowed)
 }
 
 // ErrConnectionLost marks an error that came with the connection or a

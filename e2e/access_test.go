@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -224,4 +225,42 @@ func TestVerifyModeNamesWhatIsMissing(t *testing.T) {
 		t.Errorf("lottery exited %d; want 1", code)
 	}
 	w.waitFor("lottery", time.Second, "action: lottery", "result: fail", `exchange "bets"`)
+}
+
+// TestRefusedLoginStopsTheProgram runs both programs with a password the
+// broker does not take, as after `make passwords` on a stack that still runs
+// with the old ones: each gives up after a few refusals with one fail line
+// that names the user and the broker, never the password, and exits 1.
+func TestRefusedLoginStopsTheProgram(t *testing.T) {
+	w := newWorld(t)
+	defer w.dump()
+	u, err := url.Parse(w.url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const stale = "stale-password-of-the-test"
+	u.User = url.UserPassword(u.User.Username(), stale)
+	files := w.gendata(10, 0)
+	procs := map[string]*proc{
+		"lottery":  w.start("lottery", "lottery", "AMQP_URL="+u.String(), "LOTTERY_DATA_DIR="+filepath.Join(w.dir, "lottery")),
+		"agency-1": w.start("agency-1", "agency", "AMQP_URL="+u.String(), "CLI_ID=1", "CLI_DATA_FILE="+files[0]),
+	}
+	for name, p := range procs {
+		if code := p.wait(t, 60*time.Second); code != 1 {
+			t.Errorf("%s exited %d; want 1", name, code)
+		}
+		var fails []string
+		for _, l := range w.lines(name) {
+			if strings.Contains(l, "result: fail") {
+				fails = append(fails, l)
+			}
+			if strings.Contains(l, stale) {
+				t.Errorf("%s logged its password: %s", name, l)
+			}
+		}
+		want := []string{fmt.Sprintf("refused user %q %d times", u.User.Username(), broker.LoginAttempts), broker.Where(u.String())}
+		if len(fails) != 1 || !containsAll(fails[0], want) {
+			t.Errorf("%s fail lines %q; want one that says %q", name, fails, want)
+		}
+	}
 }
