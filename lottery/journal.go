@@ -19,6 +19,7 @@ import (
 type record struct {
 	Op string `json:"op"` // one of the op* constants
 
+	Agencies    int    `json:"agencies,omitempty"` // draw: LOTTERY_AGENCIES
 	Agency      int    `json:"agency,omitempty"`
 	Seq         int    `json:"seq,omitempty"`
 	Bets        int    `json:"bets,omitempty"`
@@ -31,6 +32,7 @@ type record struct {
 }
 
 const (
+	opDraw     = "draw" // the first record: a new draw and its settings
 	opStored   = "stored"
 	opRejected = "rejected"
 	opFinished = "finished"
@@ -48,14 +50,22 @@ type journal struct {
 	pending []record
 }
 
-// openJournal reads every complete record of the journal at path, cuts off a
-// torn last line left by a crash mid-write, and opens it for appending.
-func openJournal(path string) (*journal, []record, error) {
+// openJournal reads every complete record of the journal at path, lets check
+// see them before anything on disk changes, then cuts off a torn last line
+// left by a crash mid-write and opens the journal for appending. An error
+// from check is returned as it is, with the journal untouched.
+func openJournal(path string, check func([]record) error) (*journal, []record, error) {
 	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o644)
 	if err != nil {
 		return nil, nil, fmt.Errorf("open journal: %w", err)
 	}
 	recs, good, err := readRecords(f)
+	if err == nil && check != nil {
+		if err := check(recs); err != nil {
+			f.Close()
+			return nil, nil, err
+		}
+	}
 	if err == nil {
 		err = f.Truncate(good)
 	}

@@ -3,6 +3,7 @@ package main
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/loteria-nacional/pipeline/bet"
@@ -11,7 +12,7 @@ import (
 
 func TestJournalDropsTornLastLine(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "journal.jsonl")
-	j, recs, err := openJournal(path)
+	j, recs, err := openJournal(path, nil)
 	if err != nil || len(recs) != 0 {
 		t.Fatalf("openJournal(new) = %v, %v", recs, err)
 	}
@@ -30,7 +31,7 @@ func TestJournalDropsTornLastLine(t *testing.T) {
 		if err := os.WriteFile(path, append(append([]byte{}, good...), torn...), 0o644); err != nil {
 			t.Fatal(err)
 		}
-		j, recs, err := openJournal(path)
+		j, recs, err := openJournal(path, nil)
 		if err != nil {
 			t.Fatalf("openJournal with torn tail %q: %v", torn, err)
 		}
@@ -49,7 +50,7 @@ func TestJournalRefusesCorruptMiddle(t *testing.T) {
 	if err := os.WriteFile(path, []byte("[{\"op\":\"drawn\"}]\ngarbage\n[{\"op\":\"drawn\"}]\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := openJournal(path); err == nil {
+	if _, _, err := openJournal(path, nil); err == nil {
 		t.Error("openJournal with a corrupt middle line = nil error; want one")
 	}
 }
@@ -84,5 +85,69 @@ func TestRecoverCutsUncommittedBets(t *testing.T) {
 	}
 	if _, ok := st.batches[batchKey{1, 1}]; !ok {
 		t.Error("recovered state lacks batch 1/1")
+	}
+}
+
+func TestRecoverRefusesAnotherNumberOfAgencies(t *testing.T) {
+	stored := `[{"op":"stored","agency":4,"seq":1,"bets":1,"end":25}]` + "\n"
+	for _, tc := range []struct {
+		name     string
+		journal  string // before a torn tail, which must survive a refusal
+		agencies int
+		want     string // in the error; empty: recovered
+	}{
+		{"recorded, same", `[{"op":"draw","agencies":5}]` + "\n" + stored, 5, ""},
+		{"recorded, fewer", `[{"op":"draw","agencies":5}]` + "\n" + stored, 3, "holds a draw among 5 agencies, but LOTTERY_AGENCIES is 3"},
+		{"recorded, more", `[{"op":"draw","agencies":5}]` + "\n" + stored, 6, "holds a draw among 5 agencies, but LOTTERY_AGENCIES is 6"},
+		{"not recorded, agency beyond", stored, 3, "agency 4 takes part, but LOTTERY_AGENCIES is 3"},
+		{"not recorded, within", stored, 4, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			files := map[string]string{
+				"journal.jsonl": tc.journal + `[{"op":"stor`,
+				"bets.csv":      "A,B,1,2000-01-01,7574,4\r\nuncommitted row\r\n",
+			}
+			for name, content := range files {
+				if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			_, store, j, err := recoverState(config{agencies: tc.agencies, dataDir: dir}, logfmt.Discard())
+			if tc.want == "" {
+				if err != nil {
+					t.Fatalf("recoverState = %v; want the draw recovered", err)
+				}
+				store.Close()
+				j.Close()
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), "new draw") {
+				t.Fatalf("recoverState = %v; want an error saying %q and how to start a new draw", err, tc.want)
+			}
+			for name, content := range files {
+				if got, _ := os.ReadFile(filepath.Join(dir, name)); string(got) != content {
+					t.Errorf("%s after the refusal = %q; want it unchanged, %q", name, got, content)
+				}
+			}
+		})
+	}
+}
+
+func TestNewJournalRecordsTheAgencies(t *testing.T) {
+	dir := t.TempDir()
+	_, store, j, err := recoverState(config{agencies: 7, dataDir: dir}, logfmt.Discard())
+	if err != nil {
+		t.Fatal(err)
+	}
+	store.Close()
+	j.Close()
+	j, recs, err := openJournal(filepath.Join(dir, "journal.jsonl"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	j.Close()
+	if len(recs) != 1 || recs[0] != (record{Op: opDraw, Agencies: 7}) {
+		t.Errorf("a new journal holds %+v; want one draw record of 7 agencies", recs)
 	}
 }

@@ -131,9 +131,16 @@ func session(ctx context.Context, cfg config, l *lottery, log logrus.FieldLogger
 // journal, and cuts bets.csv back to the last committed offset: rows written
 // after it belong to batches that were never acked and will come again.
 func recoverState(cfg config, log logrus.FieldLogger) (*state, *bet.Store, *journal, error) {
-	jour, recs, err := openJournal(cfg.journalPath())
+	jour, recs, err := openJournal(cfg.journalPath(), func(recs []record) error { return sameDraw(recs, cfg) })
 	if err != nil {
 		return nil, nil, nil, err
+	}
+	if len(recs) == 0 {
+		jour.add(record{Op: opDraw, Agencies: cfg.agencies})
+		if err := jour.commit(); err != nil {
+			jour.Close()
+			return nil, nil, nil, err
+		}
 	}
 	st := newState(cfg.agencies)
 	for _, r := range recs {
@@ -166,6 +173,30 @@ func recoverState(cfg config, log logrus.FieldLogger) (*state, *bet.Store, *jour
 		}).Info("estado_recuperado")
 	}
 	return st, store, jour, nil
+}
+
+// sameDraw checks that the draw a journal holds is the one the settings
+// describe, so that a lottery started with another LOTTERY_AGENCIES never
+// goes on with a draw among a different set of agencies. A journal records
+// LOTTERY_AGENCIES in its first record; one written before it did is
+// checked against the highest agency it names.
+func sameDraw(recs []record, cfg config) error {
+	const how = "to go on with that draw, or start a new draw (with docker compose: make reset; " +
+		"natively: an empty LOTTERY_DATA_DIR and a new vhost); nothing was changed"
+	if len(recs) > 0 && recs[0].Op == opDraw {
+		if n := recs[0].Agencies; n != cfg.agencies {
+			return fmt.Errorf("%s holds a draw among %d agencies, but LOTTERY_AGENCIES is %d: run with LOTTERY_AGENCIES=%d %s", cfg.dataDir, n, cfg.agencies, n, how)
+		}
+		return nil
+	}
+	highest := 0
+	for _, r := range recs {
+		highest = max(highest, r.Agency)
+	}
+	if highest > cfg.agencies {
+		return fmt.Errorf("%s holds a draw in which agency %d takes part, but LOTTERY_AGENCIES is %d: run with LOTTERY_AGENCIES=%d or more %s", cfg.dataDir, highest, cfg.agencies, highest, how)
+	}
+	return nil
 }
 
 func finishedAgencies(st *state) []int {

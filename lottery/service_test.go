@@ -80,7 +80,7 @@ func TestStoredBatchFreesItsSlice(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer store.Close()
-	jour, _, err := openJournal(filepath.Join(dir, "journal.jsonl"))
+	jour, _, err := openJournal(filepath.Join(dir, "journal.jsonl"), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
