@@ -1,8 +1,13 @@
 // Package envconf reads the programs' settings. Both programs use one scheme:
 // each setting has a name, a default and a help text; its value comes from
-// the environment, or else from an optional config file of KEY=VALUE lines
-// named by CONFIG_FILE, or else from its default. The environment wins, so a
+// the environment, or else from an optional config file named by
+// CONFIG_FILE, or else from its default. The environment wins, so a
 // deployment can mount one file and still override a setting per container.
+//
+// The config file is KEY=VALUE lines, or, when its name ends in .yaml or
+// .yml, the course's config.yaml: there a setting is read from the key its
+// YAML field names (batch.maxAmount, log.level), and keys no setting names
+// (the course's server address and loop) are ignored.
 package envconf
 
 import (
@@ -13,6 +18,8 @@ import (
 	"os"
 	"strconv"
 	"strings"
+
+	"go.yaml.in/yaml/v3"
 )
 
 // FileVar names the optional config file.
@@ -23,13 +30,14 @@ type Setting struct {
 	Name    string
 	Default string
 	Help    string
+	YAML    string // its key in the course's config.yaml, as a dotted path; empty: none
 }
 
 // Shared lists the settings both programs read, first in their -h.
 func Shared() []Setting {
 	return []Setting{
 		{Name: "AMQP_URL", Default: "amqp://guest:guest@localhost:5672/", Help: "broker URL; a vhost in its path is used"},
-		{Name: "LOG_LEVEL", Default: "info", Help: "debug, info, warn or error"},
+		{Name: "LOG_LEVEL", Default: "info", Help: "debug, info, warn or error", YAML: "log.level"},
 		{Name: "TOPOLOGY_MODE", Default: "declare", Help: "declare the topology, or verify it passively (definitions.json owns it)"},
 	}
 }
@@ -37,6 +45,7 @@ func Shared() []Setting {
 // Values holds the resolved settings.
 type Values struct {
 	m    map[string]string
+	from map[string]string // where each value came from, for errors
 	errs []error
 }
 
@@ -54,23 +63,27 @@ func Load(program string, settings []Setting, args []string, getenv func(string)
 		}
 		return nil, fmt.Errorf("unexpected argument %q: %s is configured by environment (see -h)", a, program)
 	}
-	file := map[string]string{}
-	if path := getenv(FileVar); path != "" {
+	path := getenv(FileVar)
+	file := map[string]string{} // by setting name
+	if path != "" {
 		var err error
-		if file, err = readFile(path); err != nil {
+		if file, err = readFile(path, settings); err != nil {
 			return nil, err
 		}
 	}
-	v := &Values{m: map[string]string{}}
+	v := &Values{m: map[string]string{}, from: map[string]string{}}
 	for _, s := range settings {
-		val, ok := getenv(s.Name), true
+		val, from := getenv(s.Name), "the environment"
 		if val == "" {
-			val, ok = file[s.Name]
+			val, from = file[s.Name], "config file "+path
+			if s.YAML != "" && isYAML(path) {
+				from += " (" + s.YAML + ")"
+			}
 		}
-		if !ok || val == "" {
-			val = s.Default
+		if val == "" {
+			val, from = s.Default, "the default"
 		}
-		v.m[s.Name] = val
+		v.m[s.Name], v.from[s.Name] = val, from
 	}
 	return v, nil
 }
@@ -91,7 +104,7 @@ func (v *Values) String(name string) string { return v.m[name] }
 func (v *Values) Int(name string, min int) int {
 	n, err := strconv.Atoi(v.m[name])
 	if err != nil || n < min {
-		v.errs = append(v.errs, fmt.Errorf("setting %s=%q: want an integer >= %d", name, v.m[name], min))
+		v.errs = append(v.errs, fmt.Errorf("setting %s=%q from %s: want an integer >= %d", name, v.m[name], v.from[name], min))
 	}
 	return n
 }
@@ -99,7 +112,11 @@ func (v *Values) Int(name string, min int) int {
 // Err reports every bad value met so far.
 func (v *Values) Err() error { return errors.Join(v.errs...) }
 
-func readFile(path string) (map[string]string, error) {
+// readFile reads the config file at path: the settings it gives, by name.
+func readFile(path string, settings []Setting) (map[string]string, error) {
+	if isYAML(path) {
+		return readYAML(path, settings)
+	}
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("read config file: %w", err)
@@ -122,4 +139,48 @@ func readFile(path string) (map[string]string, error) {
 		return nil, fmt.Errorf("read config file %s: %w", path, err)
 	}
 	return m, nil
+}
+
+func isYAML(path string) bool {
+	return strings.HasSuffix(path, ".yaml") || strings.HasSuffix(path, ".yml")
+}
+
+// readYAML reads the settings that have a YAML key from a YAML file such as
+// the course's config.yaml.
+func readYAML(path string, settings []Setting) (map[string]string, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read config file: %w", err)
+	}
+	var doc map[string]any
+	if err := yaml.Unmarshal(b, &doc); err != nil {
+		return nil, fmt.Errorf("config file %s: %w", path, err)
+	}
+	m := map[string]string{}
+	for _, s := range settings {
+		if s.YAML == "" {
+			continue
+		}
+		switch v := lookup(doc, strings.Split(s.YAML, ".")); v.(type) {
+		case nil:
+		case string, int, float64, bool:
+			m[s.Name] = fmt.Sprint(v)
+		default:
+			return nil, fmt.Errorf("config file %s: %s holds %v: want a plain value for %s", path, s.YAML, v, s.Name)
+		}
+	}
+	return m, nil
+}
+
+// lookup finds the value at a dotted path in nested maps, or nil.
+func lookup(doc map[string]any, path []string) any {
+	var v any = doc
+	for _, key := range path {
+		m, ok := v.(map[string]any)
+		if !ok {
+			return nil
+		}
+		v = m[key]
+	}
+	return v
 }

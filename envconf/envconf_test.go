@@ -55,3 +55,69 @@ func TestLoadErrors(t *testing.T) {
 		t.Errorf("Int of a non-number: %v; want an error naming the setting", err)
 	}
 }
+
+// TestLoadCourseYAML reads the course's client config.yaml, as its grading
+// tests write it: batch.maxAmount and log.level name settings, the rest is
+// not ours, and the environment still wins.
+func TestLoadCourseYAML(t *testing.T) {
+	withYAML := []Setting{
+		{Name: "LOG_LEVEL", Default: "info", YAML: "log.level"},
+		{Name: "CLI_BATCH_MAXAMOUNT", Default: "1000", YAML: "batch.maxAmount"},
+		{Name: "CLI_CONFIRM_WINDOW", Default: "64"},
+	}
+	dir := t.TempDir()
+	load := func(yaml string, env map[string]string) (*Values, error) {
+		path := filepath.Join(dir, "config.yaml")
+		if err := os.WriteFile(path, []byte(yaml), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return Load("p", withYAML, nil, func(k string) string {
+			if k == FileVar {
+				return path
+			}
+			return env[k]
+		}, nil)
+	}
+	course := "server:\n  address: \"server:12345\"\nloop:\n  amount: 500\n  period: \"150ms\"\nlog:\n  level: \"DEBUG\"\nbatch:\n  maxAmount: 10\n"
+	for _, tc := range []struct {
+		name string
+		yaml string
+		env  map[string]string
+		want map[string]string
+	}{
+		{"course file", course, nil, map[string]string{"LOG_LEVEL": "DEBUG", "CLI_BATCH_MAXAMOUNT": "10", "CLI_CONFIRM_WINDOW": "64"}},
+		{"environment wins", course, map[string]string{"CLI_BATCH_MAXAMOUNT": "7"}, map[string]string{"CLI_BATCH_MAXAMOUNT": "7", "LOG_LEVEL": "DEBUG"}},
+		{"keys missing", "server:\n  address: x\n", nil, map[string]string{"LOG_LEVEL": "info", "CLI_BATCH_MAXAMOUNT": "1000"}},
+		{"empty file", "", nil, map[string]string{"CLI_BATCH_MAXAMOUNT": "1000"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			v, err := load(tc.yaml, tc.env)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for name, want := range tc.want {
+				if got := v.String(name); got != want {
+					t.Errorf("%s = %q; want %q", name, got, want)
+				}
+			}
+		})
+	}
+	for _, tc := range []struct{ name, yaml, want string }{
+		{"not YAML", "batch:\n  maxAmount: [1\n", "config.yaml: yaml: line"},
+		{"a map where a value goes", "batch:\n  maxAmount:\n    a: 1\n", "batch.maxAmount holds map[a:1]: want a plain value for CLI_BATCH_MAXAMOUNT"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if _, err := load(tc.yaml, nil); err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("Load = %v; want an error with %q", err, tc.want)
+			}
+		})
+	}
+	v, err := load("batch:\n  maxAmount: ten\n", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v.Int("CLI_BATCH_MAXAMOUNT", 1)
+	if err := v.Err(); err == nil || !strings.Contains(err.Error(), `CLI_BATCH_MAXAMOUNT="ten" from config file `) || !strings.Contains(err.Error(), "(batch.maxAmount)") {
+		t.Errorf("a bad number in config.yaml: %v; want an error naming the setting, the file and the key", err)
+	}
+}
