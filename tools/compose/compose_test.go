@@ -284,3 +284,35 @@ func checkDockerfile(t *testing.T, svc, path string) {
 		t.Errorf("%s: %s does not build a static binary", svc, path)
 	}
 }
+
+// TestDockerignoreNamesEveryPackageTheImagesBuild: the build context holds
+// only the folders .dockerignore names, so each package the programs import
+// must be named there, or the images would not build.
+func TestDockerignoreNamesEveryPackageTheImagesBuild(t *testing.T) {
+	root, _ := filepath.Abs(root)
+	b, err := os.ReadFile(filepath.Join(root, ".dockerignore"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	named := map[string]bool{}
+	for _, line := range strings.Split(string(b), "\n") {
+		if dir, ok := strings.CutSuffix(strings.TrimPrefix(line, "!"), "/*.go"); ok && strings.HasPrefix(line, "!") {
+			named[dir] = true
+		}
+	}
+	list := exec.Command("go", "list", "-deps", "-f", "{{if not .Standard}}{{.Dir}}{{end}}", "./agency", "./lottery")
+	list.Dir = root
+	out, err := list.Output()
+	if err != nil {
+		t.Fatalf("go list: %v", err)
+	}
+	for _, dir := range strings.Fields(string(out)) {
+		rel, err := filepath.Rel(root, dir)
+		if err != nil || strings.HasPrefix(rel, "..") {
+			continue // a module's package, which go mod download fetches
+		}
+		if !named[filepath.ToSlash(rel)] {
+			t.Errorf("the programs import %s, which .dockerignore leaves out of the build context: add !%s/*.go", rel, filepath.ToSlash(rel))
+		}
+	}
+}
