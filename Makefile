@@ -55,20 +55,23 @@ clean: ## Remove built programs and generated data
 # --- docker compose deployment (needs a docker engine) ---
 
 .PHONY: compose
-compose: ## Write docker-compose.yaml and definitions.json for AGENCIES agencies
+compose: ## Write docker-compose.yaml and definitions.json for AGENCIES agencies (and the host ports into .env)
 	$(GO) run ./tools/compose -agencies $(AGENCIES)
 
 .PHONY: passwords
-passwords: ## New random broker passwords into .env (untracked) and definitions.json
+passwords: ## New random broker passwords into .env and definitions.json (refused while the stack runs)
+	tools/docker/preflight.sh stopped
 	$(GO) run ./tools/compose -agencies $(AGENCIES) -new-passwords
 
 .PHONY: docker-image
-docker-image: ## Build the lottery and agency images
-	docker compose build
+docker-image: ## Build the lottery image and the one image every agency runs
+	docker compose build lottery agency1
 
 .PHONY: docker-compose-up
-docker-compose-up: compose data ## Start RabbitMQ, the lottery and AGENCIES agencies (writes the compose file and .data first)
-	docker compose up -d --build
+docker-compose-up: compose data ## Start RabbitMQ, the lottery and AGENCIES agencies (writes the compose file and .data first, checks the host ports)
+	tools/docker/preflight.sh ports
+	docker compose build lottery agency1
+	docker compose up -d --no-build
 
 .PHONY: docker-compose-down
 docker-compose-down: ## Stop every container with SIGTERM (within its stop_grace_period) and remove them; volumes are kept
@@ -79,6 +82,5 @@ docker-compose-logs: ## Follow the logs of every container
 	docker compose logs -f
 
 .PHONY: reset
-reset: ## Start a new draw: remove the containers and the broker's and lottery's volumes
+reset: ## Start a new draw: remove the stack's containers and its broker's and lottery's volumes (not .data/)
 	docker compose down -v --remove-orphans
-	rm -rf .data/lottery .data/logs

@@ -6,6 +6,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -14,19 +15,31 @@ import (
 	"go.yaml.in/yaml/v3"
 )
 
-const root = "../.."
+var root, _ = filepath.Abs("../..")
 
-func generate(t *testing.T, agencies int) string {
+// generate runs the generator as make compose does, in a folder of its own
+// that stands for the repository's root, and returns that folder.
+func generate(t *testing.T, o options) string {
 	t.Helper()
 	dir := t.TempDir()
-	if err := run(agencies, dir, filepath.Join(dir, "no.env"), false); err != nil {
+	t.Chdir(dir)
+	if o.compose == "" {
+		o.compose = "docker-compose.yaml"
+	}
+	if o.agencyConfig == "" {
+		o.agencyConfig = "config/agency.env"
+	}
+	if o.env == "" {
+		o.env = ".env"
+	}
+	if err := run(o); err != nil {
 		t.Fatal(err)
 	}
 	return dir
 }
 
 func TestCommittedFilesAreTheGeneratorsOutput(t *testing.T) {
-	dir := generate(t, 5)
+	dir := generate(t, options{agencies: 5})
 	for _, name := range []string{"docker-compose.yaml", "definitions.json"} {
 		want, _ := os.ReadFile(filepath.Join(dir, name))
 		got, err := os.ReadFile(filepath.Join(root, name))
@@ -40,7 +53,7 @@ func TestCommittedFilesAreTheGeneratorsOutput(t *testing.T) {
 }
 
 func TestGeneratorIsDeterministic(t *testing.T) {
-	a, b := generate(t, 3), generate(t, 3)
+	a, b := generate(t, options{agencies: 3}), generate(t, options{agencies: 3})
 	for _, name := range []string{"docker-compose.yaml", "definitions.json"} {
 		x, _ := os.ReadFile(filepath.Join(a, name))
 		y, _ := os.ReadFile(filepath.Join(b, name))
@@ -58,24 +71,125 @@ func TestGeneratorIsDeterministic(t *testing.T) {
 }
 
 func TestNewPasswordsGoToEnvAndDefinitions(t *testing.T) {
-	dir := t.TempDir()
-	env := filepath.Join(dir, ".env")
-	if err := run(2, dir, env, true); err != nil {
+	dir := generate(t, options{agencies: 2, newPasswords: true})
+	env, err := readEnvFile(filepath.Join(dir, ".env"))
+	if err != nil {
 		t.Fatal(err)
 	}
-	pw, err := readPasswords(env)
-	if err != nil || len(pw) != 4 {
-		t.Fatalf("passwords = %v, %v; want admin, lottery and 2 agencies", pw, err)
+	for _, u := range newDeployment(2).users {
+		if p, _ := env.get(u.envVar); len(p) < 24 {
+			t.Errorf(".env sets %s to %q; want a new random password", u.envVar, p)
+		}
 	}
+	pw, _ := env.get("AGENCY_2_PASSWORD")
 	defs, _ := os.ReadFile(filepath.Join(dir, "definitions.json"))
-	if want := passwordHash("agency-2", pw["AGENCY_2_PASSWORD"]); !strings.Contains(string(defs), want) {
+	if want := passwordHash("agency-2", pw); !strings.Contains(string(defs), want) {
 		t.Errorf("definitions.json lacks the hash of agency-2's new password")
 	}
 	if strings.Contains(string(defs), passwordHash("agency-2", "agency-2-demo")) {
 		t.Errorf("definitions.json still holds agency-2's demo password hash")
 	}
-	if info, _ := os.Stat(env); info.Mode().Perm() != 0o600 {
+	if info, _ := os.Stat(filepath.Join(dir, ".env")); info.Mode().Perm() != 0o600 {
 		t.Errorf(".env mode = %v; want 0600", info.Mode().Perm())
+	}
+}
+
+// TestNewPasswordsKeepTheRestOfEnv: make passwords rewrites the password
+// lines of .env and nothing else, however often it runs.
+func TestNewPasswordsKeepTheRestOfEnv(t *testing.T) {
+	dir := t.TempDir()
+	t.Chdir(dir)
+	mine := "# my ports\nAMQP_PORT=5673\nMY_OWN=kept\nADMIN_PASSWORD=old\n"
+	if err := os.WriteFile(".env", []byte(mine), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	o := options{agencies: 1, compose: "docker-compose.yaml", agencyConfig: "config/agency.env", env: ".env", newPasswords: true}
+	for range 2 {
+		if err := run(o); err != nil {
+			t.Fatal(err)
+		}
+	}
+	b, _ := os.ReadFile(".env")
+	lines := strings.Split(strings.TrimSuffix(string(b), "\n"), "\n")
+	if strings.Join(lines[:3], "\n") != "# my ports\nAMQP_PORT=5673\nMY_OWN=kept" {
+		t.Errorf(".env begins %q; want the lines it had kept as they were", lines[:3])
+	}
+	counts := map[string]int{}
+	for _, l := range lines {
+		if k, _, ok := strings.Cut(l, "="); ok && !strings.HasPrefix(l, "#") {
+			counts[k]++
+		}
+	}
+	for _, k := range []string{"AMQP_PORT", "MANAGEMENT_PORT", "ADMIN_PASSWORD", "LOTTERY_PASSWORD", "AGENCY_1_PASSWORD", "MY_OWN"} {
+		if counts[k] != 1 {
+			t.Errorf(".env sets %s %d times; want once:\n%s", k, counts[k], b)
+		}
+	}
+	if strings.Contains(string(b), "ADMIN_PASSWORD=old") {
+		t.Error("make passwords left the old admin password")
+	}
+}
+
+func TestEnvGetsTheHostPorts(t *testing.T) {
+	dir := generate(t, options{agencies: 1})
+	env, err := readEnvFile(filepath.Join(dir, ".env"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range hostPorts {
+		if v, _ := env.get(p.name); v != p.value {
+			t.Errorf(".env sets %s=%q; want the default %q", p.name, v, p.value)
+		}
+	}
+	if _, ok := env.get("ADMIN_PASSWORD"); ok {
+		t.Error(".env got passwords without make passwords")
+	}
+}
+
+// TestGradingFile: the course's generar-compose.sh OUT N writes OUT and its
+// own definitions beside it, never the committed pair, and its agencies
+// read the course's client/config.yaml.
+func TestGradingFile(t *testing.T) {
+	dir := generate(t, options{agencies: 3, compose: "docker-compose-dev.yaml", agencyConfig: "client/config.yaml"})
+	for _, committed := range []string{"docker-compose.yaml", "definitions.json"} {
+		if _, err := os.Stat(filepath.Join(dir, committed)); err == nil {
+			t.Errorf("the grading file's generation wrote %s", committed)
+		}
+	}
+	c := loadCompose(t, filepath.Join(dir, "docker-compose-dev.yaml"))
+	if len(c.Services) != 5 {
+		t.Errorf("services %v; want rabbitmq, lottery and 3 agencies", keys(c.Services))
+	}
+	if src := c.Services["rabbitmq"].Volumes[0].Source; src != "./docker-compose-dev.definitions.json" {
+		t.Errorf("the broker loads %s; want ./docker-compose-dev.definitions.json", src)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "docker-compose-dev.definitions.json")); err != nil {
+		t.Error(err)
+	}
+	a := c.Services["agency2"]
+	if a.Environment["CONFIG_FILE"] != "/config/config.yaml" || a.Volumes[0].Source != "./client/config.yaml" || a.Volumes[0].Target != "/config/config.yaml" {
+		t.Errorf("agency2 reads CONFIG_FILE %q mounted from %+v; want the course's ./client/config.yaml", a.Environment["CONFIG_FILE"], a.Volumes[0])
+	}
+}
+
+// TestComposeFileElsewhere: a compose file outside the repository's root
+// names the repository's files from its own folder.
+func TestComposeFileElsewhere(t *testing.T) {
+	dir := t.TempDir()
+	t.Chdir(dir)
+	if err := os.Mkdir("deploy", 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := run(options{agencies: 1, compose: "deploy/x.yml", agencyConfig: "config/agency.env", env: ".env"}); err != nil {
+		t.Fatal(err)
+	}
+	c := loadCompose(t, "deploy/x.yml")
+	l := c.Services["lottery"]
+	if l.Build.Context != ".." || l.Volumes[0].Source != "../config/lottery.env" {
+		t.Errorf("lottery builds from %q and mounts %q; want .. and ../config/lottery.env", l.Build.Context, l.Volumes[0].Source)
+	}
+	if src := c.Services["rabbitmq"].Volumes[0].Source; src != "./x.definitions.json" {
+		t.Errorf("the broker loads %s; want ./x.definitions.json", src)
 	}
 }
 
@@ -89,7 +203,7 @@ type service struct {
 	Hostname    string `yaml:"hostname"`
 	Build       struct{ Context, Dockerfile string }
 	Environment map[string]string `yaml:"environment"`
-	Volumes     []string          `yaml:"volumes"`
+	Volumes     []mount           `yaml:"volumes"`
 	Ports       []string          `yaml:"ports"`
 	DependsOn   map[string]struct {
 		Condition string `yaml:"condition"`
@@ -98,6 +212,17 @@ type service struct {
 		Test []string `yaml:"test"`
 	} `yaml:"healthcheck"`
 	StopGracePeriod string `yaml:"stop_grace_period"`
+}
+
+// mount is a volume in compose's long syntax.
+type mount struct {
+	Type     string `yaml:"type"`
+	Source   string `yaml:"source"`
+	Target   string `yaml:"target"`
+	ReadOnly bool   `yaml:"read_only"`
+	Bind     struct {
+		CreateHostPath *bool `yaml:"create_host_path"`
+	} `yaml:"bind"`
 }
 
 func loadCompose(t *testing.T, path string) composeFile {
@@ -143,9 +268,15 @@ func settingsOf(t *testing.T, program string) map[string]bool {
 // settingsInFile reads a KEY=VALUE config file.
 func settingsInFile(t *testing.T, path string) map[string]string {
 	t.Helper()
-	m, err := readPasswords(path) // same KEY=VALUE syntax
+	e, err := readEnvFile(path) // the same KEY=VALUE syntax
 	if err != nil {
 		t.Fatal(err)
+	}
+	m := map[string]string{}
+	for _, l := range e.lines {
+		if g := envLine.FindStringSubmatch(strings.TrimSpace(l)); g != nil {
+			m[g[1]] = g[2]
+		}
 	}
 	return m
 }
@@ -169,9 +300,13 @@ func TestComposeFile(t *testing.T) {
 	}
 	conf := ""
 	for _, v := range rmq.Volumes {
-		if strings.Contains(v, "/etc/rabbitmq/conf.d/") {
-			conf = strings.SplitN(v, ":", 2)[0]
+		if strings.HasPrefix(v.Target, "/etc/rabbitmq/conf.d/") {
+			conf = v.Source
 		}
+	}
+	wantPorts := []string{"127.0.0.1:${AMQP_PORT:-5672}:5672", "127.0.0.1:${MANAGEMENT_PORT:-15672}:15672"}
+	if !slices.Equal(rmq.Ports, wantPorts) {
+		t.Errorf("rabbitmq publishes %q; want %q: host ports set in .env, on 127.0.0.1 only", rmq.Ports, wantPorts)
 	}
 	if b, err := os.ReadFile(filepath.Join(root, conf)); conf == "" || err != nil ||
 		!strings.Contains(string(b), "load_definitions = /etc/rabbitmq/definitions.json") {
@@ -180,10 +315,8 @@ func TestComposeFile(t *testing.T) {
 
 	agencies := 0
 	for name, s := range c.Services {
-		for _, p := range s.Ports {
-			if !strings.HasPrefix(p, "127.0.0.1:") {
-				t.Errorf("%s publishes port %q beyond 127.0.0.1", name, p)
-			}
+		if name != "rabbitmq" && len(s.Ports) > 0 {
+			t.Errorf("%s publishes ports %q; only the broker does", name, s.Ports)
 		}
 		for _, v := range s.Volumes {
 			checkMount(t, name, v, c)
@@ -195,6 +328,10 @@ func TestComposeFile(t *testing.T) {
 		if strings.HasPrefix(name, "agency") {
 			program = "agency"
 			agencies++
+			// One image for every agency, built once: the same build and image.
+			if s.Image != "lottery-agency:latest" || s.Build.Context != "." || s.Build.Dockerfile != "agency/Dockerfile" {
+				t.Errorf("%s: image %q built from %+v; want lottery-agency:latest from agency/Dockerfile, as every agency", name, s.Image, s.Build)
+			}
 			if got := s.Environment["CLI_ID"]; got != strings.TrimPrefix(name, "agency") {
 				t.Errorf("%s: CLI_ID = %q", name, got)
 			}
@@ -237,29 +374,35 @@ func TestComposeFile(t *testing.T) {
 }
 
 // checkMount checks a volume: a named volume is declared; a bind-mounted
-// file exists in the repository or is made by `make data`; agency data is
-// read-only.
-func checkMount(t *testing.T, svc, v string, c composeFile) {
+// file exists in the repository or is made by make data, is read-only, and
+// is never created by docker when it is missing.
+func checkMount(t *testing.T, svc string, v mount, c composeFile) {
 	t.Helper()
-	parts := strings.Split(v, ":")
-	src := parts[0]
-	if !strings.HasPrefix(src, ".") {
-		if _, ok := c.Volumes[src]; !ok {
-			t.Errorf("%s mounts volume %q, which is not declared", svc, src)
+	switch v.Type {
+	case "volume":
+		if _, ok := c.Volumes[v.Source]; !ok {
+			t.Errorf("%s mounts volume %q, which is not declared", svc, v.Source)
+		}
+		return
+	case "bind":
+	default:
+		t.Errorf("%s mounts %+v: want type bind or volume", svc, v)
+		return
+	}
+	if !v.ReadOnly {
+		t.Errorf("%s mounts %s writable; want read_only", svc, v.Source)
+	}
+	if v.Bind.CreateHostPath == nil || *v.Bind.CreateHostPath {
+		t.Errorf("%s mounts %s without create_host_path: false: docker would make a missing file a directory", svc, v.Source)
+	}
+	if strings.HasPrefix(v.Source, "./.data/") {
+		if !regexp.MustCompile(`^\./\.data/agency-\d+\.csv$`).MatchString(v.Source) {
+			t.Errorf("%s mounts %s, which make data does not make", svc, v.Source)
 		}
 		return
 	}
-	if strings.HasPrefix(src, "./.data/") {
-		if !regexp.MustCompile(`^\./\.data/agency-\d+\.csv$`).MatchString(src) {
-			t.Errorf("%s mounts %s, which `make data` does not make", svc, src)
-		}
-		if parts[len(parts)-1] != "ro" {
-			t.Errorf("%s mounts its data %s writable; want :ro", svc, src)
-		}
-		return
-	}
-	if _, err := os.Stat(filepath.Join(root, src)); err != nil {
-		t.Errorf("%s mounts %s: %v", svc, src, err)
+	if _, err := os.Stat(filepath.Join(root, v.Source)); err != nil {
+		t.Errorf("%s mounts %s: %v", svc, v.Source, err)
 	}
 }
 
@@ -289,7 +432,6 @@ func checkDockerfile(t *testing.T, svc, path string) {
 // only the folders .dockerignore names, so each package the programs import
 // must be named there, or the images would not build.
 func TestDockerignoreNamesEveryPackageTheImagesBuild(t *testing.T) {
-	root, _ := filepath.Abs(root)
 	b, err := os.ReadFile(filepath.Join(root, ".dockerignore"))
 	if err != nil {
 		t.Fatal(err)

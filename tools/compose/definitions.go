@@ -65,11 +65,11 @@ type defBinding struct {
 
 // definitions renders the users, their permissions and the topology that
 // broker.ForAgencies declares for agencies 1…N.
-func (d deployment) definitions(passwords map[string]string) ([]byte, error) {
+func (d deployment) definitions(env envFile) ([]byte, error) {
 	t := broker.ForFirst(d.agencies)
 	defs := definitions{Vhosts: []defVhost{{Vhost}}}
 	for _, u := range d.users {
-		defs.Users = append(defs.Users, defUser{u.name, passwordHash(u.name, u.password(passwords)), "rabbit_password_hashing_sha256", u.tags})
+		defs.Users = append(defs.Users, defUser{u.name, passwordHash(u.name, u.password(env)), "rabbit_password_hashing_sha256", u.tags})
 		defs.Permissions = append(defs.Permissions, defPermission{u.name, Vhost, u.configure, u.write, u.read})
 	}
 	for _, e := range t.Exchanges {

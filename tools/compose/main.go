@@ -1,69 +1,150 @@
-// Command compose writes the docker compose deployment for N agencies:
-// docker-compose.yaml and definitions.json (the broker's topology, users
-// and permissions, from the same broker.ForAgencies the programs declare).
-// The same input always writes the same bytes.
+// Command compose writes the docker compose deployment for N agencies: a
+// compose file and the broker definitions it loads (the topology, users and
+// permissions, from the same broker.ForFirst the programs declare). The same
+// input always writes the same bytes. It runs from the repository's root.
 //
-//	compose -agencies 5               # demo passwords, or those in .env
-//	compose -agencies 5 -new-passwords  # new random passwords into .env first
+//	compose -agencies 5                   # docker-compose.yaml and definitions.json
+//	compose -agencies 5 -new-passwords    # new random passwords into .env first
+//	compose -agencies 3 -compose dev.yaml -agency-config client/config.yaml
+//	                                      # dev.yaml and dev.definitions.json (generar-compose.sh)
+//
+// It also makes sure that .env, which docker compose reads, names the host
+// ports (with their defaults), and with -new-passwords it rewrites only the
+// password lines of .env.
 package main
 
 import (
-	"bufio"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
-	"errors"
 	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strings"
 )
 
 func main() {
-	agencies := flag.Int("agencies", 5, "number of agencies")
-	out := flag.String("out", ".", "where to write docker-compose.yaml and definitions.json")
-	envPath := flag.String("env", ".env", "file of passwords (KEY=VALUE) that compose also reads")
-	newPasswords := flag.Bool("new-passwords", false, "write new random passwords into the -env file first")
+	var o options
+	flag.IntVar(&o.agencies, "agencies", 5, "number of agencies")
+	flag.StringVar(&o.compose, "compose", "docker-compose.yaml", "the compose file to write")
+	flag.StringVar(&o.definitions, "definitions", "", "the broker definitions to write (default: definitions.json beside docker-compose.yaml, <name>.definitions.json beside any other compose file)")
+	flag.StringVar(&o.agencyConfig, "agency-config", "config/agency.env", "the agencies' CONFIG_FILE, from the repository root: KEY=VALUE lines or the course's config.yaml")
+	flag.StringVar(&o.env, "env", ".env", "the deployment's settings that docker compose reads: host ports and passwords")
+	flag.BoolVar(&o.newPasswords, "new-passwords", false, "write new random passwords into the -env file first")
 	flag.Parse()
-	if err := run(*agencies, *out, *envPath, *newPasswords); err != nil {
+	if err := run(o); err != nil {
 		fmt.Fprintln(os.Stderr, "action: compose | result: fail | error:", err)
 		os.Exit(1)
 	}
 }
 
-func run(agencies int, out, envPath string, newPasswords bool) error {
-	if agencies < 1 {
-		return fmt.Errorf("-agencies %d: want at least 1", agencies)
+type options struct {
+	agencies     int
+	compose      string // the compose file to write
+	definitions  string // the definitions to write; empty: beside the compose file
+	agencyConfig string // from the repository root
+	env          string
+	newPasswords bool
+}
+
+// definitionsPath is where the definitions go: definitions.json beside a
+// docker-compose.yaml (the committed pair), else named after the compose
+// file, so that a generated file never overwrites the committed one.
+func (o options) definitionsPath() string {
+	if o.definitions != "" {
+		return o.definitions
 	}
-	d := newDeployment(agencies)
-	if newPasswords {
-		if err := writePasswords(envPath, d); err != nil {
+	dir, name := filepath.Split(o.compose)
+	if name == "docker-compose.yaml" {
+		return filepath.Join(dir, "definitions.json")
+	}
+	return filepath.Join(dir, strings.TrimSuffix(strings.TrimSuffix(name, ".yaml"), ".yml")+".definitions.json")
+}
+
+func run(o options) error {
+	if o.agencies < 1 {
+		return fmt.Errorf("-agencies %d: want at least 1", o.agencies)
+	}
+	d := newDeployment(o.agencies)
+	env, err := readEnvFile(o.env)
+	if err != nil {
+		return err
+	}
+	changed := env.setDefaults(hostPorts)
+	if o.newPasswords {
+		if err := d.newPasswords(&env); err != nil {
+			return err
+		}
+		changed = true
+	}
+	if changed {
+		if err := env.write(o.env); err != nil {
 			return err
 		}
 	}
-	passwords, err := readPasswords(envPath)
+	defs, err := d.definitions(env)
 	if err != nil {
 		return err
 	}
-	defs, err := d.definitions(passwords)
+	defsPath := o.definitionsPath()
+	// The compose file names every path relative to its own folder.
+	root, err := relative(filepath.Dir(o.compose), ".")
 	if err != nil {
 		return err
 	}
-	if err := os.WriteFile(filepath.Join(out, "definitions.json"), defs, 0o644); err != nil {
+	ownDefs, err := relative(filepath.Dir(o.compose), defsPath)
+	if err != nil {
 		return err
 	}
-	if err := os.WriteFile(filepath.Join(out, "docker-compose.yaml"), d.compose(), 0o644); err != nil {
+	regenerate := fmt.Sprintf("make compose AGENCIES=%d", o.agencies)
+	if filepath.Base(o.compose) != "docker-compose.yaml" {
+		regenerate = fmt.Sprintf("./generar-compose.sh %s %d", filepath.Base(o.compose), o.agencies)
+	}
+	file := d.compose(composeParams{
+		Agencies:     o.agencies,
+		Root:         root,
+		Definitions:  ownDefs,
+		AgencyConfig: filepath.ToSlash(o.agencyConfig),
+		Regenerate:   regenerate,
+	})
+	if err := os.WriteFile(defsPath, defs, 0o644); err != nil {
 		return err
 	}
-	fmt.Printf("action: compose | result: success | agencias: %d | archivos: docker-compose.yaml, definitions.json\n", agencies)
+	if err := os.WriteFile(o.compose, file, 0o644); err != nil {
+		return err
+	}
+	fmt.Printf("action: compose | result: success | agencias: %d | archivos: %s, %s\n", o.agencies, o.compose, defsPath)
 	return nil
+}
+
+// relative is path as seen from the folder dir, with forward slashes.
+func relative(dir, path string) (string, error) {
+	absDir, err := filepath.Abs(dir)
+	if err != nil {
+		return "", err
+	}
+	absPath, err := filepath.Abs(path)
+	if err != nil {
+		return "", err
+	}
+	rel, err := filepath.Rel(absDir, absPath)
+	if err != nil {
+		return "", fmt.Errorf("%s from %s: %w", path, dir, err)
+	}
+	return filepath.ToSlash(rel), nil
 }
 
 // Vhost is the deployment's virtual host.
 const Vhost = "lottery"
+
+// hostPorts are the ports the broker publishes on 127.0.0.1, with their
+// defaults: the settings docker compose takes from .env.
+var hostPorts = []setting{
+	{"AMQP_PORT", "5672", "AMQP, for the programs and tests outside the stack"},
+	{"MANAGEMENT_PORT", "15672", "the management UI and HTTP API"},
+}
 
 // user is a broker user of the deployment.
 type user struct {
@@ -103,11 +184,23 @@ func newDeployment(agencies int) deployment {
 func demoPassword(name string) string { return name + "-demo" }
 
 // password is the user's password: from .env, else the demo one.
-func (u user) password(passwords map[string]string) string {
-	if p := passwords[u.envVar]; p != "" {
+func (u user) password(env envFile) string {
+	if p, _ := env.get(u.envVar); p != "" {
 		return p
 	}
 	return demoPassword(u.name)
+}
+
+// newPasswords sets a new random password for every user in env.
+func (d deployment) newPasswords(env *envFile) error {
+	for _, u := range d.users {
+		buf := make([]byte, 18)
+		if _, err := rand.Read(buf); err != nil {
+			return err
+		}
+		env.set(u.envVar, hex.EncodeToString(buf))
+	}
+	return nil
 }
 
 // passwordHash is RabbitMQ's rabbit_password_hashing_sha256 form:
@@ -118,44 +211,4 @@ func passwordHash(name, password string) string {
 	salt := seed[:4]
 	h := sha256.Sum256(append(append([]byte{}, salt...), password...))
 	return base64.StdEncoding.EncodeToString(append(append([]byte{}, salt...), h[:]...))
-}
-
-var envLine = regexp.MustCompile(`^([A-Z0-9_]+)=(.*)$`)
-
-func readPasswords(path string) (map[string]string, error) {
-	m := map[string]string{}
-	f, err := os.Open(path)
-	if errors.Is(err, os.ErrNotExist) {
-		return m, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for line := 1; sc.Scan(); line++ {
-		text := strings.TrimSpace(sc.Text())
-		if text == "" || strings.HasPrefix(text, "#") {
-			continue
-		}
-		g := envLine.FindStringSubmatch(text)
-		if g == nil {
-			return nil, fmt.Errorf("%s line %d: want KEY=VALUE", path, line)
-		}
-		m[g[1]] = g[2]
-	}
-	return m, sc.Err()
-}
-
-func writePasswords(path string, d deployment) error {
-	var b strings.Builder
-	b.WriteString("# Broker passwords for this deployment, made by `make passwords`. Keep this file private.\n")
-	for _, u := range d.users {
-		buf := make([]byte, 18)
-		if _, err := rand.Read(buf); err != nil {
-			return err
-		}
-		fmt.Fprintf(&b, "%s=%s\n", u.envVar, hex.EncodeToString(buf))
-	}
-	return os.WriteFile(path, []byte(b.String()), 0o600)
 }
