@@ -84,3 +84,7 @@ docker-compose-logs: ## Follow the logs of every container
 .PHONY: reset
 reset: ## Start a new draw: remove the stack's containers and its broker's and lottery's volumes (not .data/)
 	docker compose down -v --remove-orphans
+
+.PHONY: test-compose
+test-compose: ## The compose deployment on a real docker engine, started (or installed) if none runs; at most 15 minutes
+	tools/docker/with-engine.sh $(GO) test -tags compose -count=1 -timeout 15m -v ./e2e/compose

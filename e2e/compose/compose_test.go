@@ -1,0 +1,298 @@
+//go:build compose
+
+package compose
+
+import (
+	"bufio"
+	"errors"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+
+	amqp "github.com/rabbitmq/amqp091-go"
+)
+
+// TestCompose runs the deployment through what people do with it, in order:
+// each step starts from where the one before left the stack.
+func TestCompose(t *testing.T) {
+	s := newStack(t)
+	steps := []struct {
+		name string
+		run  func(*stack, *testing.T)
+	}{
+		{"make docker-image builds the agency image once", (*stack).buildsOnce},
+		{"up without the data files fails and creates nothing", (*stack).missingData},
+		{"up with a host port in use says so and starts nothing", (*stack).portInUse},
+		{"five agencies get their winners", (*stack).fiveAgencies},
+		{"the management API takes the admin and refuses guest", (*stack).managementAPI},
+		{"agency-2 cannot read agency 1's winners", (*stack).leastPrivilege},
+		{"make passwords refuses while the stack runs", (*stack).passwordsWhileRunning},
+		{"down stops every program cleanly", (*stack).down},
+		{"a second up continues the draw", (*stack).secondUp},
+		{"another number of agencies is refused on the same draw", (*stack).otherAgencyCount},
+		{"make reset starts a new draw and keeps .data", (*stack).reset},
+		{"three agencies get their winners", (*stack).threeAgencies},
+		{"new passwords take effect at the next up", (*stack).newPasswords},
+	}
+	for _, step := range steps {
+		if !t.Run(step.name, func(t *testing.T) { step.run(s, t) }) {
+			t.Fatalf("stopped after %q failed: the steps after it build on it", step.name)
+		}
+	}
+}
+
+func (s *stack) buildsOnce(t *testing.T) {
+	s.mustMake(t, 5, "docker-image")
+	out := s.must(t, "docker", "images", "-a", "--filter", "label=com.docker.compose.project="+project,
+		"--format", "{{.Repository}}:{{.Tag}}")
+	got := strings.Fields(out)
+	slices.Sort(got)
+	want := []string{project + "-agency:latest", project + "-lottery:latest"}
+	if !slices.Equal(got, want) {
+		t.Errorf("images built: %q; want one agency and one lottery image, nothing untagged", got)
+	}
+}
+
+func (s *stack) missingData(t *testing.T) {
+	out, err := s.run(t, "docker", "compose", "up", "-d", "--no-build")
+	if err == nil || !strings.Contains(out, "does not exist") || !strings.Contains(out, ".data/agency-") {
+		t.Errorf("docker compose up without .data: %v\n%s\nwant it to fail naming the missing data file", err, out)
+	}
+	if _, err := os.Stat(filepath.Join(s.dir, ".data")); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("after the failed up, .data: %v; want it never created", err)
+	}
+	s.must(t, "docker", "compose", "down")
+	s.mustMake(t, 5, "data") // works: nothing in its way
+}
+
+func (s *stack) portInUse(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(s.amqp))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	out, err := s.make(t, 5, "docker-compose-up")
+	want := []string{"127.0.0.1:" + strconv.Itoa(s.amqp), "AMQP_PORT", ".env", "nothing was started"}
+	if err == nil || !containsAll(out, want) {
+		t.Errorf("make docker-compose-up with port %d taken: %v\n%s\nwant it to fail saying %q", s.amqp, err, out, want)
+	}
+	if cs := s.containers(t); len(cs) != 0 {
+		t.Errorf("containers after the refused up: %+v; want none", cs)
+	}
+}
+
+func (s *stack) fiveAgencies(t *testing.T) {
+	s.mustMake(t, 5, "docker-compose-up")
+	s.checkRun(t, 5, newDraw)
+}
+
+func (s *stack) managementAPI(t *testing.T) {
+	for _, tc := range []struct {
+		user, password, path string
+		want                 int
+	}{
+		{"admin", "admin-demo", "/api/whoami", 200},
+		{"admin", "admin-demo", "/api/queues/lottery/lottery.bets", 200},
+		{"guest", "guest", "/api/whoami", 401},
+		{"agency-1", "agency-1-demo", "/api/whoami", 401},
+	} {
+		if got := s.api(t, tc.user, tc.password, tc.path); got != tc.want {
+			t.Errorf("management API %s as %s: %d; want %d", tc.path, tc.user, got, tc.want)
+		}
+	}
+	if _, err := amqp.Dial(s.amqpURL("guest", "guest")); err == nil {
+		t.Error("guest may log in over AMQP; want it refused: definitions.json has no guest")
+	}
+}
+
+func (s *stack) leastPrivilege(t *testing.T) {
+	conn, err := amqp.Dial(s.amqpURL("agency-2", "agency-2-demo"))
+	if err != nil {
+		t.Fatalf("agency-2 logs in: %v", err)
+	}
+	defer conn.Close()
+	for _, tc := range []struct {
+		queue string
+		want  int // 0: allowed
+	}{{"agency.2.winners", 0}, {"agency.1.winners", amqp.AccessRefused}} {
+		ch, err := conn.Channel()
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, _, err = ch.Get(tc.queue, false)
+		var ae *amqp.Error
+		switch {
+		case tc.want == 0 && err != nil:
+			t.Errorf("agency-2 get from %s: %v; want it allowed", tc.queue, err)
+		case tc.want != 0 && (!errors.As(err, &ae) || ae.Code != tc.want):
+			t.Errorf("agency-2 get from %s: %v; want AMQP error %d", tc.queue, err, tc.want)
+		}
+		if err == nil {
+			ch.Close()
+		}
+	}
+}
+
+func (s *stack) passwordsWhileRunning(t *testing.T) {
+	env, defs := fileBytes(t, filepath.Join(s.dir, ".env")), fileBytes(t, filepath.Join(s.dir, "definitions.json"))
+	out, err := s.make(t, 5, "passwords")
+	want := []string{"the compose stack is running", "make docker-compose-down", "nothing was changed"}
+	if err == nil || !containsAll(out, want) {
+		t.Errorf("make passwords on a running stack: %v\n%s\nwant it refused, saying %q", err, out, want)
+	}
+	sameFiles(t, ".env", env, fileBytes(t, filepath.Join(s.dir, ".env")))
+	sameFiles(t, "definitions.json", defs, fileBytes(t, filepath.Join(s.dir, "definitions.json")))
+}
+
+func (s *stack) down(t *testing.T) {
+	ids := strings.Fields(s.must(t, "docker", "compose", "ps", "-q", "lottery", "rabbitmq"))
+	if len(ids) != 2 {
+		t.Fatalf("running lottery and rabbitmq containers: %q; want two", ids)
+	}
+	// docker wait prints each exit code once its container stops; compose
+	// logs -f follows the lottery to its last line, once it has caught up
+	// with what the lottery logged so far.
+	wait := exec.Command("docker", append([]string{"wait"}, ids...)...)
+	var codes strings.Builder
+	wait.Stdout = &codes
+	if err := wait.Start(); err != nil {
+		t.Fatal(err)
+	}
+	follow := exec.Command("docker", "compose", "logs", "-f", "--no-color", "--no-log-prefix", "lottery")
+	follow.Dir, follow.Env = s.dir, s.env
+	out, err := follow.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := follow.Start(); err != nil {
+		t.Fatal(err)
+	}
+	followed := bufio.NewReader(out)
+	first, err := followed.ReadString('\n')
+	if err != nil {
+		t.Fatalf("docker compose logs -f lottery: %v", err)
+	}
+	s.mustMake(t, 5, "docker-compose-down")
+	if err := wait.Wait(); err != nil {
+		t.Errorf("docker wait: %v", err)
+	}
+	rest, _ := io.ReadAll(followed)
+	follow.Wait()
+	if got := strings.Fields(codes.String()); strings.Join(got, ",") != "0,0" {
+		t.Errorf("lottery and rabbitmq exited %q; want 0 and 0", got)
+	}
+	lines := logLines(first + string(rest))
+	noFailures(t, "lottery", lines)
+	for _, want := range []string{"action: apagado_iniciado", "recurso: connection", "recurso: bets.csv", "recurso: journal", "action: lottery_finalizado"} {
+		if !containsLine(lines, want) {
+			t.Errorf("the lottery never logged %q on its way out:\n%s", want, strings.Join(lines, "\n"))
+		}
+	}
+	if cs := s.containers(t); len(cs) != 0 {
+		t.Errorf("containers after down: %+v; want none", cs)
+	}
+}
+
+func (s *stack) secondUp(t *testing.T) {
+	s.mustMake(t, 5, "docker-compose-up")
+	s.checkRun(t, 5, continuedDraw)
+	s.checkStored(t, 5)
+}
+
+func (s *stack) otherAgencyCount(t *testing.T) {
+	journal, bets := fileBytes(t, s.stored(t, "journal.jsonl")), fileBytes(t, s.stored(t, "bets.csv"))
+	s.mustMake(t, 3, "docker-compose-up")
+	if code := s.waitExited(t, "lottery")["lottery"]; code != 1 {
+		t.Errorf("the lottery exited %d; want 1", code)
+	}
+	lines := s.logs(t, "lottery")
+	var fails []string
+	for _, l := range lines {
+		if strings.Contains(l, "| result: fail") {
+			fails = append(fails, l)
+		}
+	}
+	want := []string{"action: lottery | result: fail", "holds a draw among 5 agencies, but LOTTERY_AGENCIES is 3", "make reset"}
+	if len(fails) != 1 || !containsAll(fails[0], want) {
+		t.Errorf("the lottery's log:\n%s\nwant one fail line saying %q", strings.Join(lines, "\n"), want)
+	}
+	sameFiles(t, "journal.jsonl", journal, fileBytes(t, s.stored(t, "journal.jsonl")))
+	sameFiles(t, "bets.csv", bets, fileBytes(t, s.stored(t, "bets.csv")))
+}
+
+func (s *stack) reset(t *testing.T) {
+	native := filepath.Join(s.dir, ".data", "lottery", "bets.csv") // the native demo's
+	if err := os.MkdirAll(filepath.Dir(native), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(native, []byte("kept\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s.mustMake(t, 3, "reset")
+	ofProject := "label=com.docker.compose.project=" + project
+	for what, list := range map[string][]string{
+		"containers": {"ps", "-aq", "--filter", ofProject},
+		"volumes":    {"volume", "ls", "-q", "--filter", ofProject},
+	} {
+		if left := strings.TrimSpace(s.must(t, "docker", list...)); left != "" {
+			t.Errorf("after make reset, the project's %s: %q; want none", what, left)
+		}
+	}
+	if b, err := os.ReadFile(native); err != nil || string(b) != "kept\n" {
+		t.Errorf("the native demo's %s after make reset: %q, %v; want it kept", native, b, err)
+	}
+}
+
+func (s *stack) threeAgencies(t *testing.T) {
+	s.mustMake(t, 3, "docker-compose-up")
+	s.checkRun(t, 3, newDraw)
+	s.checkStored(t, 3)
+}
+
+func (s *stack) newPasswords(t *testing.T) {
+	s.mustMake(t, 3, "docker-compose-down")
+	s.mustMake(t, 3, "passwords")
+	env := string(fileBytes(t, filepath.Join(s.dir, ".env")))
+	admin := ""
+	for _, line := range strings.Split(env, "\n") {
+		if v, ok := strings.CutPrefix(line, "ADMIN_PASSWORD="); ok {
+			admin = v
+		}
+	}
+	ports := []string{"AMQP_PORT=" + strconv.Itoa(s.amqp), "MANAGEMENT_PORT=" + strconv.Itoa(s.mgmt)}
+	if admin == "" || !containsAll(env, ports) {
+		t.Fatalf(".env after make passwords:\n%s\nwant a new ADMIN_PASSWORD and the ports %q kept", env, ports)
+	}
+	s.mustMake(t, 3, "docker-compose-up")
+	s.checkRun(t, 3, continuedDraw)
+	if got := s.api(t, "admin", "admin-demo", "/api/whoami"); got != 401 {
+		t.Errorf("the demo admin password after make passwords: %d; want 401", got)
+	}
+	if got := s.api(t, "admin", admin, "/api/whoami"); got != 200 {
+		t.Errorf("the new admin password: %d; want 200", got)
+	}
+}
+
+func containsAll(s string, parts []string) bool {
+	for _, p := range parts {
+		if !strings.Contains(s, p) {
+			return false
+		}
+	}
+	return true
+}
+
+func containsLine(lines []string, part string) bool {
+	for _, l := range lines {
+		if strings.Contains(l, part) {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,412 @@
+//go:build compose
+
+package compose
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/loteria-nacional/pipeline/bet"
+)
+
+// project is the compose project of the test: its containers, volumes,
+// network and images are its own, apart from any deployment on the engine.
+const project = "lottery-composetest"
+
+// overrideFile is the only compose file the test adds.
+const overrideFile = "compose.test.yaml"
+
+// A stack is the deployment under test: a copy of the repository, where make
+// runs as it runs for a person, with the test's own host ports in .env.
+type stack struct {
+	dir        string
+	env        []string          // the environment of every command
+	images     map[string]string // RABBITMQ_IMAGE, GO_IMAGE, RUNTIME_IMAGE
+	amqp, mgmt int               // the broker's host ports
+}
+
+func newStack(t *testing.T) *stack {
+	t.Helper()
+	s := &stack{dir: t.TempDir()}
+	copyRepository(t, s.dir)
+	s.amqp, s.mgmt = freePort(t), freePort(t)
+	env := fmt.Sprintf("# Host ports of the compose test.\nAMQP_PORT=%d\nMANAGEMENT_PORT=%d\n", s.amqp, s.mgmt)
+	if err := os.WriteFile(filepath.Join(s.dir, ".env"), []byte(env), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "COMPOSE_") && !strings.HasPrefix(kv, "AMQP_PORT=") && !strings.HasPrefix(kv, "MANAGEMENT_PORT=") {
+			s.env = append(s.env, kv)
+		}
+	}
+	s.env = append(s.env, "COMPOSE_FILE=docker-compose.yaml:"+overrideFile, "COMPOSE_PROJECT_NAME="+project)
+
+	s.images = map[string]string{}
+	out := s.must(t, "tools/docker/standins.sh")
+	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
+		if k, v, ok := strings.Cut(line, "="); ok {
+			s.images[k] = v
+		}
+	}
+	t.Logf("the stack runs in %s with host ports %d (AMQP) and %d (management) in .env, project %s, and %s, which sets "+
+		"the images' names (lottery-composetest-…, apart from a deployment's) and the images this engine builds from: %v",
+		s.dir, s.amqp, s.mgmt, project, overrideFile, s.images)
+
+	s.writeOverride(t, 5)
+	s.remove(t) // what a run that was stopped may have left
+	t.Cleanup(func() { s.remove(t) })
+	return s
+}
+
+// copyRepository copies the repository's files, as git knows them, to dir.
+func copyRepository(t *testing.T, dir string) {
+	t.Helper()
+	list := exec.Command("git", "ls-files", "-z", "--cached", "--others", "--exclude-standard")
+	list.Dir = "../.."
+	out, err := list.Output()
+	if err != nil {
+		t.Fatalf("git ls-files: %v", err)
+	}
+	for _, name := range strings.Split(strings.TrimRight(string(out), "\x00"), "\x00") {
+		src := filepath.Join("../..", name)
+		info, err := os.Lstat(src)
+		if err != nil || !info.Mode().IsRegular() {
+			continue // deleted in the work tree, or not a file
+		}
+		b, err := os.ReadFile(src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		dst := filepath.Join(dir, name)
+		if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(dst, b, info.Mode().Perm()); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func freePort(t *testing.T) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+// writeOverride writes the override file for a compose file of n agencies.
+func (s *stack) writeOverride(t *testing.T, n int) {
+	t.Helper()
+	var b strings.Builder
+	fmt.Fprintf(&b, "# Written by e2e/compose for %d agencies: only what differs in the test.\nservices:\n", n)
+	fmt.Fprintf(&b, "  rabbitmq:\n    image: %s\n", s.images["RABBITMQ_IMAGE"])
+	build := fmt.Sprintf("    build:\n      args: {GO_IMAGE: %q, RUNTIME_IMAGE: %q}\n", s.images["GO_IMAGE"], s.images["RUNTIME_IMAGE"])
+	fmt.Fprintf(&b, "  lottery:\n    image: %s-lottery:latest\n%s", project, build)
+	for id := 1; id <= n; id++ {
+		fmt.Fprintf(&b, "  agency%d:\n    image: %s-agency:latest\n%s", id, project, build)
+	}
+	if err := os.WriteFile(filepath.Join(s.dir, overrideFile), []byte(b.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// remove takes down everything of the test's project, volumes and images.
+func (s *stack) remove(t *testing.T) {
+	t.Helper()
+	s.run(t, "docker", "compose", "down", "-v", "--remove-orphans")
+	ids, _ := s.run(t, "docker", "ps", "-aq", "--filter", "label=com.docker.compose.project="+project)
+	if ids = strings.TrimSpace(ids); ids != "" {
+		s.run(t, "docker", append([]string{"rm", "-f", "-v"}, strings.Fields(ids)...)...)
+	}
+	s.run(t, "docker", "rmi", project+"-lottery:latest", project+"-agency:latest")
+}
+
+// run runs a command in the copy and returns its output.
+func (s *stack) run(t *testing.T, name string, args ...string) (string, error) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, name, args...)
+	cmd.Dir, cmd.Env = s.dir, s.env
+	start := time.Now()
+	out, err := cmd.CombinedOutput()
+	if took := time.Since(start); took > 10*time.Second {
+		t.Logf("%s %s took %.0f s", name, strings.Join(args, " "), took.Seconds())
+	}
+	return string(out), err
+}
+
+// must runs a command that must succeed.
+func (s *stack) must(t *testing.T, name string, args ...string) string {
+	t.Helper()
+	out, err := s.run(t, name, args...)
+	if err != nil {
+		t.Fatalf("%s %s: %v\n%s", name, strings.Join(args, " "), err, out)
+	}
+	return out
+}
+
+// make runs a make target for n agencies, with the override file for n.
+func (s *stack) make(t *testing.T, n int, target string) (string, error) {
+	t.Helper()
+	s.writeOverride(t, n)
+	return s.run(t, "make", target, "AGENCIES="+strconv.Itoa(n))
+}
+
+func (s *stack) mustMake(t *testing.T, n int, target string) string {
+	t.Helper()
+	out, err := s.make(t, n, target)
+	if err != nil {
+		t.Fatalf("make %s AGENCIES=%d: %v\n%s", target, n, err, out)
+	}
+	return out
+}
+
+// container is a line of docker compose ps.
+type container struct {
+	ID       string
+	Service  string
+	State    string
+	ExitCode int
+}
+
+func (s *stack) containers(t *testing.T) []container {
+	t.Helper()
+	out := s.must(t, "docker", "compose", "ps", "-a", "--format", "json")
+	var cs []container
+	if strings.HasPrefix(strings.TrimSpace(out), "[") { // Compose before 2.21: one array
+		if err := json.Unmarshal([]byte(out), &cs); err != nil {
+			t.Fatalf("docker compose ps: %v\n%s", err, out)
+		}
+		return cs
+	}
+	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
+		if line == "" {
+			continue
+		}
+		var c container
+		if err := json.Unmarshal([]byte(line), &c); err != nil {
+			t.Fatalf("docker compose ps: %v\n%s", err, out)
+		}
+		cs = append(cs, c)
+	}
+	return cs
+}
+
+// waitExited waits until every service named has exited and returns their
+// exit codes.
+func (s *stack) waitExited(t *testing.T, services ...string) map[string]int {
+	t.Helper()
+	deadline := time.Now().Add(3 * time.Minute)
+	for {
+		codes := map[string]int{}
+		for _, c := range s.containers(t) {
+			if slices.Contains(services, c.Service) && (c.State == "exited" || c.State == "dead") {
+				codes[c.Service] = c.ExitCode
+			}
+		}
+		if len(codes) == len(services) {
+			return codes
+		}
+		if time.Now().After(deadline) {
+			out, _ := s.run(t, "docker", "compose", "logs", "--no-color")
+			t.Fatalf("after 3 minutes only %v of %v have exited:\n%s", codes, services, out)
+		}
+		time.Sleep(time.Second)
+	}
+}
+
+// logs is what a service's current container has logged, line by line.
+func (s *stack) logs(t *testing.T, service string) []string {
+	t.Helper()
+	return logLines(s.must(t, "docker", "compose", "logs", "--no-color", "--no-log-prefix", service))
+}
+
+// logLines splits a log into lines, without the erase-line escape that
+// Compose 2.26 writes before each.
+func logLines(out string) []string {
+	var lines []string
+	sc := bufio.NewScanner(strings.NewReader(out))
+	for sc.Scan() {
+		lines = append(lines, strings.TrimPrefix(sc.Text(), "\x1b[2K"))
+	}
+	return lines
+}
+
+func agencyServices(n int) []string {
+	var out []string
+	for id := 1; id <= n; id++ {
+		out = append(out, "agency"+strconv.Itoa(id))
+	}
+	return out
+}
+
+// bets reads agency id's data file, as the lottery would store it.
+func (s *stack) bets(t *testing.T, id int) []bet.Bet {
+	t.Helper()
+	f, err := os.Open(filepath.Join(s.dir, ".data", fmt.Sprintf("agency-%d.csv", id)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	bets, err := bet.NewReader(f, id).ReadAll(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return bets
+}
+
+// stored copies a file out of the lottery's data volume, through its
+// container (running or not), and returns its path.
+func (s *stack) stored(t *testing.T, name string) string {
+	t.Helper()
+	dst := filepath.Join(t.TempDir(), name)
+	s.must(t, "docker", "compose", "cp", "lottery:/data/"+name, dst)
+	return dst
+}
+
+const (
+	newDraw       = "a new draw"
+	continuedDraw = "the draw it continues"
+)
+
+// checkRun waits for agencies 1…n to exit and checks what a person would:
+// each exits 0 with its winners, the lottery makes the draw once (or
+// recovers the one it made), and nothing fails.
+func (s *stack) checkRun(t *testing.T, n int, draw string) {
+	t.Helper()
+	codes := s.waitExited(t, agencyServices(n)...)
+	for id := 1; id <= n; id++ {
+		svc := "agency" + strconv.Itoa(id)
+		if codes[svc] != 0 {
+			t.Errorf("%s exited %d; want 0", svc, codes[svc])
+		}
+		winners := 0
+		for _, b := range s.bets(t, id) {
+			if bet.HasWon(b) {
+				winners++
+			}
+		}
+		lines := s.logs(t, svc)
+		want := fmt.Sprintf("action: consulta_ganadores | result: success | cant_ganadores: %d", winners)
+		if !slices.Contains(lines, want) {
+			t.Errorf("%s never logged %q:\n%s", svc, want, strings.Join(lines, "\n"))
+		}
+		noFailures(t, svc, lines)
+	}
+	lines := s.logs(t, "lottery")
+	noFailures(t, "lottery", lines)
+	draws, lastReceived, drawAt := 0, -1, -1
+	for i, l := range lines {
+		switch {
+		case strings.HasPrefix(l, "action: sorteo |"):
+			draws++
+			drawAt = i
+		case strings.HasPrefix(l, "action: apuesta_recibida |"):
+			lastReceived = i
+		}
+	}
+	switch draw {
+	case newDraw:
+		if draws != 1 || lastReceived > drawAt {
+			t.Errorf("the lottery logged %d sorteo lines (at line %d) and its last apuesta_recibida at line %d; want one draw after every bet:\n%s",
+				draws, drawAt, lastReceived, strings.Join(lines, "\n"))
+		}
+	case continuedDraw:
+		if draws != 0 || !slices.ContainsFunc(lines, func(l string) bool { return strings.HasPrefix(l, "action: sorteo_recuperado |") }) {
+			t.Errorf("the lottery logged %d sorteo lines and no sorteo_recuperado; want the draw it made before, recovered:\n%s", draws, strings.Join(lines, "\n"))
+		}
+	}
+}
+
+func noFailures(t *testing.T, who string, lines []string) {
+	t.Helper()
+	for _, l := range lines {
+		if strings.Contains(l, "| result: fail") {
+			t.Errorf("%s logged a failure: %s", who, l)
+		}
+	}
+}
+
+// checkStored checks that bets.csv holds every bet of agencies 1…n exactly once.
+func (s *stack) checkStored(t *testing.T, n int) {
+	t.Helper()
+	want := map[bet.Bet]int{}
+	total := 0
+	for id := 1; id <= n; id++ {
+		for _, b := range s.bets(t, id) {
+			want[b]++
+			total++
+		}
+	}
+	got, stored := map[bet.Bet]int{}, 0
+	for b, err := range bet.LoadBets(s.stored(t, "bets.csv")) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		got[b]++
+		stored++
+	}
+	extra, missing := 0, 0
+	for b, c := range got {
+		extra += max(c-want[b], 0)
+	}
+	for b, c := range want {
+		missing += max(c-got[b], 0)
+	}
+	if stored != total || extra != 0 || missing != 0 {
+		t.Errorf("bets.csv holds %d bets (%d more than sent, %d missing); want the %d sent, each once", stored, extra, missing, total)
+	}
+}
+
+// api asks the management API for path as user and returns the status.
+func (s *stack) api(t *testing.T, user, password, path string) int {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodGet, fmt.Sprintf("http://127.0.0.1:%d%s", s.mgmt, path), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.SetBasicAuth(user, password)
+	resp, err := (&http.Client{Timeout: 30 * time.Second}).Do(req)
+	if err != nil {
+		t.Fatalf("management API: %v", err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+func (s *stack) amqpURL(user, password string) string {
+	return fmt.Sprintf("amqp://%s:%s@127.0.0.1:%d/lottery", user, password, s.amqp)
+}
+
+func fileBytes(t *testing.T, path string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func sameFiles(t *testing.T, what string, before, after []byte) {
+	t.Helper()
+	if !bytes.Equal(before, after) {
+		t.Errorf("%s changed (%d bytes before, %d after); want it untouched", what, len(before), len(after))
+	}
+}
