@@ -795,3 +795,93 @@ func TestLoadBetsLongRow(t *testing.T) {
 		t.Errorf("LoadBets gave %d bets, then %v; want 1 bet, then ErrLongRecord", n, last)
 	}
 }
+
+// TestRowLimitOnArrivalIsTheDrawsLimit: a row of MaxRowBytes, the longest a
+// reader takes, is stored with the longest agency and read back by LoadBets;
+// one byte more is refused, in a message as in a file.
+func TestRowLimitOnArrivalIsTheDrawsLimit(t *testing.T) {
+	const agency = math.MaxInt64 // the longest stored prefix
+	row := func(n int) string {
+		tail := ",12345678,2000-01-01,7574"
+		first := `"` + strings.Repeat(`,""`, (n-len(tail)-len(`,Z`)-2)/3) // quoted, quotes doubled
+		first += strings.Repeat("a", n-len(tail)-len(`,Z`)-len(first)-1) + `"`
+		return first + ",Z" + tail
+	}
+	longest := row(MaxRowBytes)
+	if len(longest) != MaxRowBytes {
+		t.Fatalf("the test's row has %d bytes; want %d", len(longest), MaxRowBytes)
+	}
+	bets, err := NewBytesReader([]byte(longest+"\r\n"), agency).ReadAll(nil)
+	if err != nil || len(bets) != 1 {
+		t.Fatalf("a row of MaxRowBytes: %d bets, %v; want it read", len(bets), err)
+	}
+	path := filepath.Join(t.TempDir(), "bets.csv")
+	s, err := OpenStore(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := errors.Join(s.StoreBets(bets), s.Sync(), s.Close()); err != nil {
+		t.Fatal(err)
+	}
+	for b, err := range LoadBets(path) {
+		if err != nil || b != bets[0] {
+			t.Fatalf("LoadBets of the longest stored row = %+v, %v; want the bet stored", b, err)
+		}
+	}
+
+	tooLong := row(MaxRowBytes+1) + "\r\n"
+	for name, r := range map[string]*Reader{
+		"message": NewBytesReader([]byte(tooLong), 1),
+		"file":    NewReader(strings.NewReader(tooLong), 1),
+	} {
+		if _, err := r.Read(); !errors.Is(err, ErrLongRecord) {
+			t.Errorf("%s: a row of MaxRowBytes+1: %v; want ErrLongRecord", name, err)
+		}
+	}
+}
+
+// TestLoadBetsExcept leaves out spans of whole rows: in the middle, at both
+// ends, side by side.
+func TestLoadBetsExcept(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "bets.csv")
+	s, err := OpenStore(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var spans []Span // one per bet: the bytes its row takes
+	for i := range 6 {
+		start := s.Size()
+		if err := s.StoreBets([]Bet{{Agency: 1, FirstName: "A", LastName: "B", Document: strconv.Itoa(i), Birthdate: Date{2000, 1, 1}, Number: i}}); err != nil {
+			t.Fatal(err)
+		}
+		spans = append(spans, Span{start, s.Size()})
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		skip []int // the rows left out
+		want string
+	}{
+		{nil, "012345"},
+		{[]int{2}, "01345"},
+		{[]int{0, 5}, "1234"},
+		{[]int{1, 2, 4}, "035"},
+		{[]int{0, 1, 2, 3, 4, 5}, ""},
+	} {
+		var skip []Span
+		for _, i := range tc.skip {
+			skip = append(skip, spans[i])
+		}
+		got := ""
+		for b, err := range LoadBetsExcept(path, skip) {
+			if err != nil {
+				t.Fatal(err)
+			}
+			got += b.Document
+		}
+		if got != tc.want {
+			t.Errorf("LoadBetsExcept without rows %v read documents %q; want %q", tc.skip, got, tc.want)
+		}
+	}
+}

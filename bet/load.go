@@ -25,7 +25,16 @@ import (
 // goroutines as Go may run at once (GOMAXPROCS), and hands the bets on in the
 // file's order; a few chunks are in flight at a time. Stopping the loop early
 // stops the goroutines before LoadBets returns.
-func LoadBets(path string) iter.Seq2[Bet, error] {
+func LoadBets(path string) iter.Seq2[Bet, error] { return LoadBetsExcept(path, nil) }
+
+// Span is the bytes [Start, End) of a file.
+type Span struct{ Start, End int64 }
+
+// LoadBetsExcept is LoadBets over the file at path without the bytes of
+// skip, spans of whole rows in the file's order that do not overlap: the
+// rows of batches a draw must not count. An error's line counts the rows
+// read, not the ones skipped.
+func LoadBetsExcept(path string, skip []Span) iter.Seq2[Bet, error] {
 	return func(yield func(Bet, error) bool) {
 		f, err := os.Open(path)
 		if errors.Is(err, os.ErrNotExist) {
@@ -36,6 +45,10 @@ func LoadBets(path string) iter.Seq2[Bet, error] {
 			return
 		}
 		defer f.Close()
+		var src io.Reader = f
+		if len(skip) > 0 {
+			src = &skipping{f: f, skip: skip}
+		}
 
 		workers := runtime.GOMAXPROCS(0)
 		jobs := make(chan loadJob)
@@ -48,7 +61,7 @@ func LoadBets(path string) iter.Seq2[Bet, error] {
 		wg.Add(1 + workers)
 		go func() {
 			defer wg.Done()
-			splitChunks(&Reader{src: f, fields: 1 + Fields, line: 1}, jobs, pending, stop)
+			splitChunks(&Reader{src: src, fields: 1 + Fields, line: 1}, jobs, pending, stop)
 		}()
 		for range workers {
 			go func() {
@@ -133,4 +146,27 @@ func (j loadJob) parse(free chan []Bet) parsedChunk {
 	r := &Reader{chunk: j.chunk, line: j.line, eof: true, fields: 1 + Fields}
 	bets, err := r.ReadAll(bets)
 	return parsedChunk{bets, err}
+}
+
+// skipping reads a file from its start, passing over the spans of skip.
+type skipping struct {
+	f    *os.File
+	pos  int64
+	skip []Span
+}
+
+func (s *skipping) Read(p []byte) (int, error) {
+	for len(s.skip) > 0 && s.pos >= s.skip[0].Start {
+		s.pos = max(s.pos, s.skip[0].End)
+		s.skip = s.skip[1:]
+	}
+	if len(s.skip) > 0 && s.skip[0].Start-s.pos < int64(len(p)) {
+		p = p[:s.skip[0].Start-s.pos]
+	}
+	n, err := s.f.ReadAt(p, s.pos)
+	s.pos += int64(n)
+	if err == io.EOF && n > 0 {
+		err = nil // the next Read says EOF
+	}
+	return n, err
 }

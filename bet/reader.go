@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"io"
 	"math/bits"
 	"strconv"
@@ -11,15 +12,29 @@ import (
 	"unsafe"
 )
 
-// Errors in the CSV syntax, as encoding/csv words them.
+// MaxRowBytes bounds a row of bets as its input writes it, without its line
+// break: every Reader refuses a longer one with ErrLongRecord, the agency's
+// check of its file and the lottery's of a batch alike. The stored form may
+// be longer by the agency and a comma (storedPrefix), never more: a name
+// that needs quotes had them in the row it came from. So LoadBets reads back
+// every row StoreBets wrote.
+const MaxRowBytes = 4 << 10
+
+// storedPrefix bounds what the stored form adds to a row: the agency, an int
+// of at most 20 characters, and a comma.
+const storedPrefix = 21
+
+// Errors in the CSV syntax, as encoding/csv words them, and a row too long.
 var (
 	ErrBareQuote  = errors.New(`bare " in non-quoted field`)
 	ErrQuote      = errors.New(`extraneous or missing " in quoted field`)
-	ErrLongRecord = errors.New("record longer than 1 MiB")
+	ErrLongRecord = fmt.Errorf("row longer than %d bytes", MaxRowBytes)
 )
 
 const (
-	readSize  = 64 << 10
+	readSize = 64 << 10
+	// maxRecord is as far as a Reader looks for the end of a row before it
+	// gives up: no row is that long.
 	maxRecord = 1 << 20
 )
 
@@ -108,15 +123,30 @@ func (r *Reader) ReadAll(dst []Bet) ([]Bet, error) {
 	}
 }
 
-// read reads the next bet into b, which it leaves as it was on an error.
+// read reads the next bet into b; on an error, b is not a bet to use.
 func (r *Reader) read(b *Bet) error {
 	if err := r.skipBlank(); err != nil {
 		return err
 	}
-	if r.validRow(b) {
-		return nil
+	line := r.line
+	if !r.validRow(b) {
+		if err := r.anyRow(b); err != nil {
+			return err
+		}
 	}
-	return r.anyRow(b)
+	if len(r.raw) > r.maxRow() {
+		return &LineError{line, ErrLongRecord}
+	}
+	return nil
+}
+
+// maxRow is the longest row r reads: MaxRowBytes, and what the stored form
+// adds to it.
+func (r *Reader) maxRow() int {
+	if r.stored() {
+		return MaxRowBytes + storedPrefix
+	}
+	return MaxRowBytes
 }
 
 // anyRow reads the row at r.pos into b, whatever its form, or says what is
@@ -321,6 +351,10 @@ func (r *Reader) stored() bool { return r.fields == 1+Fields }
 // Raw is the text of the row the last Read or Skip returned, as the input
 // wrote it, without its line break.
 func (r *Reader) Raw() string { return r.raw }
+
+// Line is the line the input goes on from after the last row read: where
+// the next row starts, unless blank lines come first.
+func (r *Reader) Line() int { return r.line }
 
 // Skip moves past the next row without checking it, for a second pass over
 // an input that was read before; Raw then holds the row. It returns io.EOF
