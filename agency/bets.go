@@ -10,12 +10,15 @@ import (
 	"strconv"
 
 	"github.com/loteria-nacional/pipeline/bet"
+	"github.com/loteria-nacional/pipeline/broker"
 )
 
 // checkFile reads the whole file once, validating every row, and returns how
 // many bets it holds and its fingerprint: a hash of the file's bytes and the
 // batch size, so the lottery can tell a restarted agency that sends the same
-// batches from one that sends a different file or batching. It streams.
+// batches from one that sends a different file or batching. It also checks
+// that the batches it will send are within the protocol's limits (their
+// number, and the bytes of each). It streams.
 func checkFile(ctx context.Context, path string, agency, batchSize int) (bets int, fingerprint string, err error) {
 	f, err := os.Open(path)
 	if err != nil {
@@ -24,6 +27,7 @@ func checkFile(ctx context.Context, path string, agency, batchSize int) (bets in
 	defer f.Close()
 	h := newFileHash()
 	r := bet.NewReader(io.TeeReader(f, h), agency).ReuseMemory()
+	size, line := 0, 1 // the bytes of the batch being counted, and its first line
 	for {
 		_, err := r.Read()
 		if err == io.EOF {
@@ -32,9 +36,18 @@ func checkFile(ctx context.Context, path string, agency, batchSize int) (bets in
 		if err != nil {
 			return 0, "", fmt.Errorf("read bets: file %s: %w", path, err)
 		}
-		if bets++; bets%4096 == 0 && ctx.Err() != nil {
+		if size += len(r.Raw()) + len("\r\n"); size > broker.MaxMessageBytes {
+			return 0, "", fmt.Errorf("file %s: the batch of up to %d bets from line %d would take over %d bytes, the most a message may: lower CLI_BATCH_MAXAMOUNT", path, batchSize, line, broker.MaxMessageBytes)
+		}
+		if bets++; bets%batchSize == 0 {
+			size, line = 0, r.Line()
+		}
+		if bets%4096 == 0 && ctx.Err() != nil {
 			return 0, "", ctx.Err() // SIGTERM during a long check
 		}
+	}
+	if batches := (bets + batchSize - 1) / batchSize; batches > broker.MaxBatches {
+		return 0, "", fmt.Errorf("file %s: %d bets in batches of %d make %d batches, over the %d an agency may send: raise CLI_BATCH_MAXAMOUNT", path, bets, batchSize, batches, broker.MaxBatches)
 	}
 	return bets, fingerprintOf(h, batchSize), nil
 }

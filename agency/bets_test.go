@@ -2,10 +2,13 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/loteria-nacional/pipeline/broker"
 )
 
 func writeFile(t *testing.T, content string) string {
@@ -110,5 +113,67 @@ func TestBatchesFileChanged(t *testing.T) {
 	}
 	if !slicesEqual(got, []int{10, 10}) {
 		t.Errorf("batches before the error = %v; want the two full ones, not the last", got)
+	}
+}
+
+// TestCheckFileKeepsBatchesWithinTheLimits: a batch over the bytes a
+// message may take stops the agency before it sends anything, naming where
+// the batch starts; the same file in smaller batches goes.
+func TestCheckFileKeepsBatchesWithinTheLimits(t *testing.T) {
+	long := strings.Repeat("a", 2000) + ",Pérez,1,2000-01-01,5\n" // ~2 kB a row
+	path := writeFile(t, rows(3)+strings.Repeat(long, 1000))
+	_, _, err := checkFile(context.Background(), path, 1, 1000)
+	if err == nil || !strings.Contains(err.Error(), "from line 1 would take over 1048576 bytes") || !strings.Contains(err.Error(), "lower CLI_BATCH_MAXAMOUNT") {
+		t.Errorf("checkFile with batches of ~2 MB = %v; want it refused, naming the batch and the limit", err)
+	}
+	if _, _, err := checkFile(context.Background(), path, 1, 3); err != nil {
+		t.Errorf("checkFile with batches of ~6 kB = %v; want it sent", err)
+	}
+	if _, _, err := checkFile(context.Background(), writeFile(t, rows(1200)+strings.Repeat(long, 600)), 1, 600); err == nil || !strings.Contains(err.Error(), "from line 1201") {
+		t.Errorf("checkFile with a third batch of ~1.2 MB = %v; want it refused, from line 1201", err)
+	}
+}
+
+func TestConfigBoundsTheBatchSize(t *testing.T) {
+	for _, v := range []string{"0", "10001"} {
+		env := map[string]string{"CLI_ID": "1", "CLI_BATCH_MAXAMOUNT": v}
+		_, err := loadConfig(nil, func(k string) string { return env[k] }, nil)
+		if err == nil || !strings.Contains(err.Error(), "want an integer from 1 to 10000") {
+			t.Errorf("CLI_BATCH_MAXAMOUNT=%s: %v; want it refused with the bounds", v, err)
+		}
+	}
+}
+
+// TestRefusedCountsNacksOfOnePublish: a nack ends the run after maxNacks in
+// a row for the same publish; progress in between starts the count again,
+// and a lost connection is no nack.
+func TestRefusedCountsNacksOfOnePublish(t *testing.T) {
+	nack := fmt.Errorf("%w: %w", broker.ErrConnectionLost, broker.ErrNacked)
+	a := &agent{cfg: config{batchSize: 10}, total: 30}
+	for i := 1; i < maxNacks; i++ {
+		if err := a.refused(nack); err != nil {
+			t.Fatalf("nack %d: %v; want the agency to try again", i, err)
+		}
+	}
+	a.confirmed = 1 // batch 1 went through at last
+	if err := a.refused(nack); err != nil {
+		t.Fatalf("a nack after progress: %v; want the count started again", err)
+	}
+	if err := a.refused(broker.ErrConnectionLost); err != nil || a.nacks != 0 {
+		t.Fatalf("a lost connection: %v, nacks %d; want no error and the count reset", err, a.nacks)
+	}
+	var err error
+	for range maxNacks {
+		err = a.refused(nack)
+	}
+	if err == nil || !strings.Contains(err.Error(), "refused batch 2 3 times in a row") {
+		t.Errorf("after %d nacks of batch 2: %v; want the agency to stop, naming the batch", maxNacks, err)
+	}
+	a.confirmed = 3
+	for range maxNacks {
+		err = a.refused(nack)
+	}
+	if err == nil || !strings.Contains(err.Error(), "refused the finished event") {
+		t.Errorf("after nacks of the finished event: %v; want them named", err)
 	}
 }

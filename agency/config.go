@@ -46,7 +46,7 @@ func loadConfig(args []string, getenv func(string) string, stdout io.Writer) (co
 		logLevel:       v.String("LOG_LEVEL"),
 		id:             v.Int("CLI_ID", 1),
 		dataFile:       v.String("CLI_DATA_FILE"),
-		batchSize:      v.Int("CLI_BATCH_MAXAMOUNT", 1),
+		batchSize:      v.IntIn("CLI_BATCH_MAXAMOUNT", 1, broker.MaxBatchBets),
 		window:         v.Int("CLI_CONFIRM_WINDOW", 1),
 		winnersTimeout: time.Duration(v.Int("CLI_WINNERS_TIMEOUT_SECONDS", 0)) * time.Second,
 	}

@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"github.com/sirupsen/logrus"
 
@@ -53,13 +54,21 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	log.WithFields(logrus.Fields{"archivo": cfg.dataFile, "apuestas": total}).Info("validacion_apuestas")
 
 	a := &agent{cfg: cfg, log: log, total: total, fingerprint: fingerprint}
+	var backoff broker.Backoff
 	for {
+		start := time.Now()
 		err := a.session(ctx)
 		switch {
 		case err == nil, ctx.Err() != nil:
 			return err
 		case errors.Is(err, broker.ErrConnectionLost):
+			if err := a.refused(err); err != nil {
+				return err
+			}
 			log.WithFields(logrus.Fields{logfmt.ResultKey: logfmt.InProgress, "error": err}).Info("reconexion")
+			if _, err := backoff.Wait(ctx, time.Since(start)); err != nil {
+				return err
+			}
 		default:
 			return err
 		}

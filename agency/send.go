@@ -25,7 +25,39 @@ type agent struct {
 	fingerprint string // of the file and batch size
 	confirmed   int    // batches 1…confirmed are confirmed by the broker
 	finished    bool   // the finished event is confirmed
+	nacks       int    // sessions in a row that ended in a nack, with nothing confirmed since
+	nackedAt    int    // confirmed when the last of them ended
 }
+
+// maxNacks is how many times in a row the broker may refuse (nack) the same
+// publish before the agency stops: a nack is an answer, not a lost
+// connection, and sending the same message again gets the same answer.
+const maxNacks = 3
+
+// refused is nil unless err, which ended a session, is the broker's nack of
+// the same publish maxNacks times in a row; then it says which and why.
+func (a *agent) refused(err error) error {
+	if !errors.Is(err, broker.ErrNacked) {
+		a.nacks = 0
+		return nil
+	}
+	if a.confirmed > a.nackedAt {
+		a.nacks = 0 // a nack of another publish
+	}
+	a.nacks, a.nackedAt = a.nacks+1, a.confirmed
+	if a.nacks < maxNacks {
+		return nil
+	}
+	what := fmt.Sprintf("batch %d", a.confirmed+1)
+	if a.confirmed == a.batches() {
+		what = "the finished event"
+	}
+	return fmt.Errorf("the broker refused %s %d times in a row (%w): it takes no message over its max_message_size, "+
+		"and this agency's largest batch is within the protocol's %d bytes, so the broker's limit is lower: raise it or lower CLI_BATCH_MAXAMOUNT", what, a.nacks, err, broker.MaxMessageBytes)
+}
+
+// batches is how many batches the agency's file makes.
+func (a *agent) batches() int { return (a.total + a.cfg.batchSize - 1) / a.cfg.batchSize }
 
 // session connects and carries the run as far as it can: the batches not yet
 // confirmed, the finished event, the winners. A publish left unconfirmed by a

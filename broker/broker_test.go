@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -65,6 +66,21 @@ func TestTopologyDeclareIsIdempotentAndVerifies(t *testing.T) {
 	err := broker.ForAgencies(3).Apply(conn, broker.Verify)
 	if err == nil || !strings.Contains(err.Error(), `queue "agency.3.winners"`) {
 		t.Errorf("Verify of a missing reply queue = %v; want an error naming it", err)
+	}
+}
+
+// TestDeclareOverAClassicBetsQueueSaysWhatToDo: a vhost where an earlier
+// version made lottery.bets a classic queue refuses the quorum declare;
+// the error says to start a new draw.
+func TestDeclareOverAClassicBetsQueueSaysWhatToDo(t *testing.T) {
+	conn := brokertest.Dial(t, brokertest.Vhost(t))
+	ch := brokertest.Channel(t, conn)
+	if _, err := ch.QueueDeclare(broker.BetsQueue, true, false, false, false, amqp.Table{"x-queue-type": "classic"}); err != nil {
+		t.Fatal(err)
+	}
+	err := broker.ForFirst(1).Apply(conn, broker.Declare)
+	if err == nil || !strings.Contains(err.Error(), "inequivalent arg") || !strings.Contains(err.Error(), "start a new draw on a new vhost") {
+		t.Errorf("Apply over a classic lottery.bets = %v; want the broker's refusal and what to do", err)
 	}
 }
 
@@ -135,7 +151,7 @@ func TestConsumerCancelReturnsUnackedMessages(t *testing.T) {
 	if err := c.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if got := brokertest.Count(t, conn, broker.BetsQueue); got != 4 {
+	if got := brokertest.WaitCount(t, conn, broker.BetsQueue, 4); got != 4 {
 		t.Errorf("after one ack and a cancel the queue holds %d messages; want 4", got)
 	}
 }
@@ -267,22 +283,133 @@ func TestRedact(t *testing.T) {
 }
 
 func TestDecodeBatchRejectsBadHeaders(t *testing.T) {
+	good := func() amqp.Table {
+		return amqp.Table{"agency": int32(1), "batch": int32(1), "bets": int32(1), "fingerprint": "f"}
+	}
+	with := func(k string, v any) amqp.Table {
+		h := good()
+		if v == nil {
+			delete(h, k)
+		} else {
+			h[k] = v
+		}
+		return h
+	}
 	tests := []struct {
 		name    string
 		headers amqp.Table
+		body    int
 		want    string
 	}{
-		{"no agency", amqp.Table{"batch": int32(1), "bets": int32(1)}, `"agency" missing`},
-		{"text agency", amqp.Table{"agency": "x", "batch": int32(1), "bets": int32(1)}, `"agency" = x`},
-		{"zero batch", amqp.Table{"agency": int32(1), "batch": int32(0), "bets": int32(1)}, "want both >= 1"},
+		{"no agency", with("agency", nil), 1, `"agency" missing`},
+		{"text agency", with("agency", "x"), 1, `"agency" = x`},
+		{"zero batch", with("batch", int32(0)), 1, "batch=0: want 1 to 1000000"},
+		{"batch beyond the limit", with("batch", int64(broker.MaxBatches+1)), 1, "batch=1000001: want 1 to 1000000"},
+		{"no bets", with("bets", int32(0)), 1, "bets=0: want 1 to 10000"},
+		{"more bets than a batch may hold", with("bets", int32(broker.MaxBatchBets+1)), 1, "bets=10001: want 1 to 10000"},
+		{"no fingerprint", with("fingerprint", nil), 1, "fingerprint missing"},
+		{"too big", good(), broker.MaxMessageBytes + 1, "over the limit of 1048576 bytes"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := broker.DecodeBatch(amqp.Delivery{Headers: tc.headers})
+			_, err := broker.DecodeBatch(amqp.Delivery{Headers: tc.headers, Body: make([]byte, tc.body)})
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Errorf("DecodeBatch(%v) = %v; want error containing %q", tc.headers, err, tc.want)
 			}
 		})
+	}
+	if _, err := broker.DecodeBatch(amqp.Delivery{Headers: good(), Body: []byte("x")}); err != nil {
+		t.Errorf("DecodeBatch of a good batch: %v", err)
+	}
+}
+
+func TestDecodeEventsKeepToTheLimits(t *testing.T) {
+	finished := func(body string) error {
+		_, err := broker.DecodeFinished(amqp.Delivery{Type: broker.TypeFinished, Body: []byte(body)})
+		return err
+	}
+	request := func(correlation, body string) error {
+		_, err := broker.DecodeWinnersRequest(amqp.Delivery{Type: broker.TypeWinnersRequest, CorrelationId: correlation, Body: []byte(body)})
+		return err
+	}
+	for _, tc := range []struct {
+		name string
+		err  error
+		want string // empty: accepted
+	}{
+		{"finished", finished(`{"agency":2,"batches":3,"bets":21,"fingerprint":"f"}`), ""},
+		{"finished, nothing to send", finished(`{"agency":2,"batches":0,"bets":0,"fingerprint":"f"}`), ""},
+		{"finished, huge counts", finished(`{"agency":2,"batches":4611686018427387904,"bets":4611686018427387904,"fingerprint":"f"}`), "want 0 to 1000000"},
+		{"finished, negative", finished(`{"agency":2,"batches":-1,"bets":0,"fingerprint":"f"}`), "want 0 to 1000000"},
+		{"finished, more bets than batches hold", finished(`{"agency":2,"batches":1,"bets":10001,"fingerprint":"f"}`), "want 1 to 10000 bets a batch"},
+		{"finished, fewer bets than batches", finished(`{"agency":2,"batches":2,"bets":1,"fingerprint":"f"}`), "want 1 to 10000 bets a batch"},
+		{"finished, no fingerprint", finished(`{"agency":2,"batches":1,"bets":1}`), "without a fingerprint"},
+		{"finished, too big", finished(`{"agency":2,"batches":1,"bets":1,"fingerprint":"` + strings.Repeat("f", broker.MaxEventBytes) + `"}`), "over the limit of 4096 bytes"},
+		{"finished, not JSON", finished(`{`), "decode finished"},
+		{"request", request("c", `{"agency":2,"fingerprint":"f"}`), ""},
+		{"request, no correlation id", request("", `{"agency":2,"fingerprint":"f"}`), "without a correlation id"},
+		{"request, no fingerprint", request("c", `{"agency":2}`), "without a fingerprint"},
+	} {
+		switch {
+		case tc.want == "" && tc.err != nil:
+			t.Errorf("%s: %v; want it accepted", tc.name, tc.err)
+		case tc.want != "" && (tc.err == nil || !strings.Contains(tc.err.Error(), tc.want)):
+			t.Errorf("%s: %v; want an error containing %q", tc.name, tc.err, tc.want)
+		}
+	}
+}
+
+func TestCheckHeaders(t *testing.T) {
+	batch := broker.Batch{Agency: 1, Seq: 1, Bets: 1, Fingerprint: "0123456789abcdef"}.Publishing().Headers
+	batch["x-delivery-count"] = int64(49)
+	many := amqp.Table{}
+	for i := range broker.MaxHeaders + 1 {
+		many[fmt.Sprint("h", i)] = i
+	}
+	nested := amqp.Table{"a": []any{amqp.Table{"b": amqp.Table{}}, "c"}}
+	for _, tc := range []struct {
+		name string
+		h    amqp.Table
+		ok   bool
+	}{
+		{"a batch's, redelivered", batch, true},
+		{"none", nil, true},
+		{"too many", many, false},
+		{"too long", amqp.Table{"h": strings.Repeat("x", broker.MaxHeaderBytes)}, false},
+		{"bytes too long", amqp.Table{"h": make([]byte, broker.MaxHeaderBytes)}, false},
+		{"nested, counted", nested, true},
+	} {
+		if err := broker.CheckHeaders(tc.h); (err == nil) != tc.ok {
+			t.Errorf("CheckHeaders(%s) = %v; want ok %v", tc.name, err, tc.ok)
+		}
+	}
+	deep := amqp.Table{}
+	for range broker.MaxHeaders + 1 {
+		deep = amqp.Table{"d": deep}
+	}
+	if err := broker.CheckHeaders(deep); err == nil {
+		t.Error("CheckHeaders of tables nested 17 deep = nil; want the nested entries counted")
+	}
+}
+
+func TestBackoffGrowsAndResets(t *testing.T) {
+	var b broker.Backoff
+	var waits []time.Duration
+	for _, lasted := range []time.Duration{0, 0, 0, 0, 0, time.Minute, 0} {
+		w, err := b.Wait(ctx(t), lasted)
+		if err != nil {
+			t.Fatal(err)
+		}
+		waits = append(waits, w)
+	}
+	want := []time.Duration{100 * time.Millisecond, 200 * time.Millisecond, 400 * time.Millisecond, 800 * time.Millisecond, time.Second, 0, 100 * time.Millisecond}
+	if !slices.Equal(waits, want) {
+		t.Errorf("waits %v; want %v", waits, want)
+	}
+	stopped, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := b.Wait(stopped, 0); !errors.Is(err, context.Canceled) {
+		t.Errorf("Wait with its context ended = %v; want context.Canceled", err)
 	}
 }
 

@@ -154,7 +154,7 @@ func MarkLost(conn *amqp.Connection, err error) error {
 		return err
 	}
 	if conn.IsClosed() || Lost(err) {
-		return fmt.Errorf("%w: %v", ErrConnectionLost, err)
+		return fmt.Errorf("%w: %w", ErrConnectionLost, err)
 	}
 	return err
 }

@@ -5,10 +5,14 @@
 //
 // # Topology
 //
-// Everything is durable; every queue is a classic queue with version 2
-// storage, declared with explicit x-queue-type and x-queue-version
-// arguments (RabbitMQ 3.10 and 4.x both take them; in 4.x version 2 is the
-// only classic storage).
+// Everything is durable. The lottery's queues, lottery.bets and
+// lottery.requests, are quorum queues with an explicit delivery limit
+// (DeliveryLimit) and dead-letter exchange, dead-lettering at least once: a
+// message the lottery cannot even receive is set aside by the broker (see
+// limits.go). The other queues are classic queues with version 2 storage.
+// Every queue is declared with an explicit x-queue-type (RabbitMQ 3.10 and
+// 4.x both take these arguments; in 4.x version 2 is the only classic
+// storage).
 //
 //	exchange   kind    routing key          queue               consumer
 //	bets       direct  batch, finished      lottery.bets        lottery
@@ -30,19 +34,22 @@
 //
 // # Messages
 //
-// A batch (type "batch", routing key batch) carries up to
-// CLI_BATCH_MAXAMOUNT bets as CSV rows first_name,last_name,document,
-// birthdate,number with "\r\n" endings, readable with "Get messages". Its
-// headers are agency, batch (the sequence number from 1), bets (how many
-// rows) and fingerprint (of the agency's file and batch size); its message
-// id, agency-A.batch-S, is the batch's identity: a re-sent batch is
-// recognised and stored once.
+// A batch (type "batch", routing key batch) carries up to the agency's
+// batch size of bets (at most MaxBatchBets) as CSV rows first_name,
+// last_name,document,birthdate,number with "\r\n" endings, readable with
+// "Get messages". Its headers are agency, batch (the sequence number from
+// 1), bets (how many rows) and fingerprint (of the agency's file and batch
+// size); its message id, agency-A.batch-S, is the batch's identity: a
+// re-sent batch is recognised and stored once.
 //
 // A finished event (type "finished", routing key finished) is JSON:
 // {"agency":A,"batches":B,"bets":N,"fingerprint":F}. It is published once
 // every batch is confirmed, but it may still overtake batches that are
 // redelivered, so the lottery draws only when every announced batch is
 // settled.
+//
+// Every count and size a sender controls is bounded by the limits in
+// limits.go; what is over one is dead-lettered with the reason.
 //
 // # Confirms
 //
@@ -53,11 +60,12 @@
 // # The winners RPC
 //
 // An agency consumes its durable reply queue agency.N.winners, then
-// publishes a winners request (type "winners_request", JSON {"agency":N},
-// header agency) to the requests exchange with reply_to set to its reply
+// publishes a winners request (type "winners_request", JSON
+// {"agency":N,"fingerprint":F}, header agency) to the requests exchange with reply_to set to its reply
 // queue and a fresh uuid as correlation id. The lottery acks every request:
 // after the draw it answers at once; before it, it records the request
-// durably and answers right after the draw. The reply (type
+// durably and answers right after the draw (an agency's latest request;
+// requests are known by agency and correlation id). The reply (type
 // "winners_reply", JSON {"agency":N,"winners":["DNI",…]} or
 // {"agency":N,"error":"…"}) goes through the winners exchange, routed by the
 // reply queue's name, with the request's correlation id. The client acks and

@@ -2,6 +2,7 @@ package broker
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strconv"
 
@@ -24,11 +25,8 @@ const (
 	HeaderFingerprint = "fingerprint"
 	HeaderReason      = "x-reject-reason"
 	HeaderRejectedBy  = "x-rejected-by"
+	HeaderDropped     = "x-original-headers" // in a dead letter whose headers were left out
 )
-
-// MaxMessageBytes bounds every message the lottery accepts (RabbitMQ 4.x
-// refuses anything over 16 MiB by default anyway).
-const MaxMessageBytes = 16 << 20
 
 // Batch is one batch of bets from an agency. Body holds the bets as CSV rows
 // (first_name,last_name,document,birthdate,number, "\r\n" endings), readable
@@ -63,10 +61,14 @@ func (b Batch) Publishing() amqp.Publishing {
 	}
 }
 
-// DecodeBatch reads a batch's headers and body; the agency header is read as
-// sent, and the caller decides whether to trust it.
+// DecodeBatch reads a batch's headers and body and checks them against the
+// protocol's limits. The agency header is read as sent: the caller decides
+// whether to trust it.
 func DecodeBatch(d amqp.Delivery) (Batch, error) {
 	var b Batch
+	if len(d.Body) > MaxMessageBytes {
+		return b, fmt.Errorf("batch of %d bytes: over the limit of %d bytes", len(d.Body), MaxMessageBytes)
+	}
 	var err error
 	if b.Agency, err = HeaderInt(d.Headers, HeaderAgency); err != nil {
 		return b, err
@@ -77,10 +79,15 @@ func DecodeBatch(d amqp.Delivery) (Batch, error) {
 	if b.Bets, err = HeaderInt(d.Headers, HeaderBets); err != nil {
 		return b, err
 	}
-	if b.Seq < 1 || b.Bets < 1 {
-		return b, fmt.Errorf("batch header %s=%d, %s=%d: want both >= 1", HeaderBatch, b.Seq, HeaderBets, b.Bets)
+	if b.Seq < 1 || b.Seq > MaxBatches {
+		return b, fmt.Errorf("batch header %s=%d: want 1 to %d", HeaderBatch, b.Seq, MaxBatches)
 	}
-	b.Fingerprint, _ = d.Headers[HeaderFingerprint].(string)
+	if b.Bets < 1 || b.Bets > MaxBatchBets {
+		return b, fmt.Errorf("batch header %s=%d: want 1 to %d", HeaderBets, b.Bets, MaxBatchBets)
+	}
+	if b.Fingerprint, _ = d.Headers[HeaderFingerprint].(string); b.Fingerprint == "" {
+		return b, fmt.Errorf("batch header %s missing: want the agency's file fingerprint", HeaderFingerprint)
+	}
 	b.Body = d.Body
 	return b, nil
 }
@@ -120,6 +127,50 @@ func (r WinnersRequest) Publishing() amqp.Publishing {
 		Headers:     amqp.Table{HeaderAgency: int32(r.Agency)},
 		Body:        body,
 	}
+}
+
+// DecodeFinished reads a finished event and checks it against the
+// protocol's limits: no more than MaxBatches batches, each of one to
+// MaxBatchBets bets, and the agency's fingerprint.
+func DecodeFinished(d amqp.Delivery) (Finished, error) {
+	var f Finished
+	if err := decodeEvent(d, &f); err != nil {
+		return f, err
+	}
+	switch {
+	case f.Batches < 0 || f.Batches > MaxBatches:
+		return f, fmt.Errorf("finished event announces %d batches: want 0 to %d", f.Batches, MaxBatches)
+	case f.Bets < f.Batches || f.Bets > f.Batches*MaxBatchBets:
+		return f, fmt.Errorf("finished event announces %d bets in %d batches: want 1 to %d bets a batch", f.Bets, f.Batches, MaxBatchBets)
+	case f.Fingerprint == "":
+		return f, errors.New("finished event without a fingerprint: want the agency's file fingerprint")
+	}
+	return f, nil
+}
+
+// DecodeWinnersRequest reads a winners request and checks it: a
+// correlation id to answer with, and the agency's fingerprint.
+func DecodeWinnersRequest(d amqp.Delivery) (WinnersRequest, error) {
+	var r WinnersRequest
+	if err := decodeEvent(d, &r); err != nil {
+		return r, err
+	}
+	switch {
+	case d.CorrelationId == "":
+		return r, errors.New("winners request without a correlation id: nothing to answer with")
+	case r.Fingerprint == "":
+		return r, errors.New("winners request without a fingerprint: want the agency's file fingerprint")
+	}
+	return r, nil
+}
+
+// decodeEvent decodes the JSON body of a finished event or winners request,
+// of at most MaxEventBytes.
+func decodeEvent(d amqp.Delivery, v any) error {
+	if len(d.Body) > MaxEventBytes {
+		return fmt.Errorf("%s message %q of %d bytes: over the limit of %d bytes", d.Type, d.MessageId, len(d.Body), MaxEventBytes)
+	}
+	return DecodeJSON(d, v)
 }
 
 // WinnersReply answers a WinnersRequest: the agency's winning documents, one

@@ -1,6 +1,7 @@
 package broker
 
 import (
+	"errors"
 	"fmt"
 	"strconv"
 
@@ -82,6 +83,21 @@ func ParseMode(s string) (Mode, error) {
 
 func classic() amqp.Table { return amqp.Table{"x-queue-type": "classic", "x-queue-version": int32(2)} }
 
+// quorum is the lottery's queues: after DeliveryLimit deliveries the broker
+// dead-letters a message to the dead-letter exchange, at least once (which
+// needs reject-publish overflow; with no length limit set it never
+// applies). The limit is explicit: RabbitMQ 4.x would put 20, and 3.10
+// drops a message at its first return under a limit of -1.
+func quorum() amqp.Table {
+	return amqp.Table{
+		"x-queue-type":           "quorum",
+		"x-delivery-limit":       int32(DeliveryLimit),
+		"x-dead-letter-exchange": DeadExchange,
+		"x-dead-letter-strategy": "at-least-once",
+		"x-overflow":             "reject-publish",
+	}
+}
+
 func routed() amqp.Table { return amqp.Table{"alternate-exchange": UnroutedExchange} }
 
 // ForAgencies is the topology with the reply queues of the given agencies.
@@ -97,8 +113,8 @@ func ForAgencies(agencies ...int) Topology {
 			{UnroutedExchange, amqp.ExchangeFanout, nil},
 		},
 		Queues: []Queue{
-			{BetsQueue, classic()},
-			{RequestsQueue, classic()},
+			{BetsQueue, quorum()},
+			{RequestsQueue, quorum()},
 			{DeadQueue, classic()},
 			{UnroutedQueue, classic()},
 		},
@@ -153,6 +169,11 @@ func (t Topology) Apply(conn *amqp.Connection, mode Mode) error {
 			_, err = ch.QueueDeclarePassive(q.Name, true, false, false, false, nil)
 		} else {
 			_, err = ch.QueueDeclare(q.Name, true, false, false, false, q.Args)
+		}
+		var ae *amqp.Error
+		if errors.As(err, &ae) && ae.Code == amqp.PreconditionFailed {
+			return fmt.Errorf("%s queue %q: %w: it exists with other arguments, made by an earlier version: "+
+				"start a new draw on a new vhost (see the README on moving to quorum queues)", mode, q.Name, err)
 		}
 		if err != nil {
 			return fmt.Errorf("%s queue %q: %w", mode, q.Name, err)

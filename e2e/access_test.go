@@ -176,7 +176,7 @@ func TestLeastPrivilege(t *testing.T) {
 	lot := w.start("lottery", "lottery", "LOTTERY_AGENCIES=1", "LOTTERY_DATA_DIR="+dataDir,
 		"TOPOLOGY_MODE=verify", "LOTTERY_IDENTITY=user", "LOTTERY_USER_PATTERN="+prefix+"agency-{id}")
 	w.waitFor("lottery", 30*time.Second, "lottery_iniciado")
-	forged := broker.Batch{Agency: 1, Seq: 1, Bets: 1, Body: []byte("A,B,1,2000-01-01,7574\r\n")}.Publishing()
+	forged := broker.Batch{Agency: 1, Seq: 1, Bets: 1, Fingerprint: "forged", Body: []byte("A,B,1,2000-01-01,7574\r\n")}.Publishing()
 	forged.UserId = prefix + "agency-2"
 	publish("agency-2 publish a batch claiming agency 1", 0, broker.BetsExchange, broker.BatchKey, forged)
 	w.waitFor("lottery", 10*time.Second, "apuesta_recibida", "result: fail", "agency-2", "header says 1")
@@ -184,7 +184,7 @@ func TestLeastPrivilege(t *testing.T) {
 	// A user that is no agency (here the administrator) cannot store bets.
 	admin := brokertest.Dial(t, userURL(vhost, prefix, "admin"))
 	ach := brokertest.Channel(t, admin)
-	notAgency := broker.Batch{Agency: 1, Seq: 2, Bets: 1, Body: []byte("A,B,1,2000-01-01,7574\r\n")}.Publishing()
+	notAgency := broker.Batch{Agency: 1, Seq: 2, Bets: 1, Fingerprint: "forged", Body: []byte("A,B,1,2000-01-01,7574\r\n")}.Publishing()
 	notAgency.UserId = prefix + "admin"
 	if err := ach.PublishWithContext(context.Background(), broker.BetsExchange, broker.BatchKey, false, false, notAgency); err != nil {
 		t.Fatal(err)

@@ -351,6 +351,12 @@ func (w *world) gendataSeed(bets int, seed uint64, winners ...int) []string {
 // key key, each confirmed, as something other than an agency would.
 func (w *world) publish(key string, msgs ...amqp.Publishing) {
 	w.t.Helper()
+	w.publishTo(broker.BetsExchange, key, msgs...)
+}
+
+// publishTo sends msgs to exchange with routing key key, each confirmed.
+func (w *world) publishTo(exchange, key string, msgs ...amqp.Publishing) {
+	w.t.Helper()
 	pub, err := broker.NewPublisher(brokertest.Dial(w.t, w.url), 1)
 	if err != nil {
 		w.t.Fatal(err)
@@ -359,7 +365,7 @@ func (w *world) publish(key string, msgs ...amqp.Publishing) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	for _, m := range msgs {
-		if err := pub.PublishConfirmed(ctx, broker.BetsExchange, key, m); err != nil {
+		if err := pub.PublishConfirmed(ctx, exchange, key, m); err != nil {
 			w.t.Fatal(err)
 		}
 	}

@@ -102,9 +102,10 @@ func TestLotteryDeadLettersBadMessages(t *testing.T) {
 		msg    amqp.Publishing
 		reason string
 	}{
-		{broker.BatchKey, broker.Batch{Agency: 1, Seq: 7, Bets: 2, Body: []byte("A,B,1,2000-01-01,1\r\nA,B,x,2000-01-01,1\r\n")}.Publishing(), `document "x"`},
-		{broker.BatchKey, broker.Batch{Agency: 1, Seq: 8, Bets: 3, Body: []byte("A,B,1,2000-01-01,1\r\n")}.Publishing(), "holds 1 bets; its header says 3"},
+		{broker.BatchKey, broker.Batch{Agency: 1, Seq: 7, Bets: 2, Fingerprint: "f", Body: []byte("A,B,1,2000-01-01,1\r\nA,B,x,2000-01-01,1\r\n")}.Publishing(), `document "x"`},
+		{broker.BatchKey, broker.Batch{Agency: 1, Seq: 8, Bets: 3, Fingerprint: "f", Body: []byte("A,B,1,2000-01-01,1\r\n")}.Publishing(), "holds 1 bets; its header says 3"},
 		{broker.BatchKey, amqp.Publishing{Type: broker.TypeBatch, Body: []byte("x")}, `"agency" missing`},
+		{broker.BatchKey, broker.Batch{Agency: 1, Seq: 9, Bets: 1, Body: []byte("A,B,1,2000-01-01,1\r\n")}.Publishing(), "fingerprint missing"},
 		{broker.FinishedKey, amqp.Publishing{Type: "surprise", Body: []byte("{}")}, `unknown message type "surprise"`},
 		{broker.FinishedKey, amqp.Publishing{Type: broker.TypeFinished, Headers: amqp.Table{"agency": int32(1)}, Body: []byte("{not json")}, "decode finished message"},
 	}
@@ -153,7 +154,7 @@ func TestLotteryWaitsAndSaysForWhat(t *testing.T) {
 	w.waitFor("agency-1", time.Second, "result: fail", "no answer within 2s")
 
 	// Agency 2 announces 3 batches and 30 bets that never come, twice.
-	fin := broker.Finished{Agency: 2, Batches: 3, Bets: 30}.Publishing()
+	fin := broker.Finished{Agency: 2, Batches: 3, Bets: 30, Fingerprint: "f"}.Publishing()
 	w.publish(broker.FinishedKey, fin, fin)
 	w.waitFor("lottery", 10*time.Second, "fin_duplicado", "agencia: 2")
 	w.waitFor("lottery", 10*time.Second, "esperando_sorteo", "result: in_progress",
@@ -175,7 +176,7 @@ func TestOversizedMessageIsDeadLettered(t *testing.T) {
 	defer w.dump()
 	lot := w.start("lottery", "lottery", "LOTTERY_AGENCIES=1", "LOTTERY_DATA_DIR="+filepath.Join(w.dir, "lottery"))
 	w.waitFor("lottery", 30*time.Second, "lottery_iniciado")
-	big := broker.Batch{Agency: 1, Seq: 1, Bets: 1, Body: make([]byte, broker.MaxMessageBytes+1)}.Publishing()
+	big := broker.Batch{Agency: 1, Seq: 1, Bets: 1, Fingerprint: "f", Body: make([]byte, broker.MaxMessageBytes+1)}.Publishing()
 	w.publish(broker.BatchKey, big)
 	w.waitFor("lottery", 30*time.Second, "apuesta_recibida", "result: fail", "over the")
 	if code := lot.stop(t, stopWithin); code != 0 {

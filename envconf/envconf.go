@@ -109,6 +109,16 @@ func (v *Values) Int(name string, min int) int {
 	return n
 }
 
+// IntIn returns a setting as an integer from lo to hi; a bad value is
+// recorded and reported by Err.
+func (v *Values) IntIn(name string, lo, hi int) int {
+	n, err := strconv.Atoi(v.m[name])
+	if err != nil || n < lo || n > hi {
+		v.errs = append(v.errs, fmt.Errorf("setting %s=%q from %s: want an integer from %d to %d", name, v.m[name], v.from[name], lo, hi))
+	}
+	return n
+}
+
 // Err reports every bad value met so far.
 func (v *Values) Err() error { return errors.Join(v.errs...) }
 

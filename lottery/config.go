@@ -14,7 +14,7 @@ func settings() []envconf.Setting {
 	return append(envconf.Shared(), []envconf.Setting{
 		{Name: "LOTTERY_AGENCIES", Default: "5", Help: "agencies 1…N take part in the draw"},
 		{Name: "LOTTERY_DATA_DIR", Default: "data", Help: "where bets.csv and the journal live"},
-		{Name: "LOTTERY_PREFETCH", Default: "128", Help: "unacked bet batches the broker may hand the lottery at once"},
+		{Name: "LOTTERY_PREFETCH", Default: "32", Help: "unacked bet batches the broker may hand the lottery at once"},
 		{Name: "LOTTERY_GROUP", Default: "32", Help: "batches stored and made durable together (group commit)"},
 		{Name: "LOTTERY_STATUS_SECONDS", Default: "5", Help: "how often to log what the draw still waits for"},
 		{Name: "LOTTERY_DRAIN_SECONDS", Default: "10", Help: "how long in-flight work may take after SIGTERM"},

@@ -25,6 +25,7 @@ type record struct {
 	Bets        int    `json:"bets,omitempty"`
 	End         int64  `json:"end,omitempty"`         // stored: bets.csv size after the batch
 	Fingerprint string `json:"fingerprint,omitempty"` // stored, finished
+	Digest      string `json:"digest,omitempty"`      // stored: of the batch's body
 	Batches     int    `json:"batches,omitempty"`     // finished
 	Reason      string `json:"reason,omitempty"`      // rejected
 	ReplyTo     string `json:"reply_to,omitempty"`    // request

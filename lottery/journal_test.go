@@ -83,7 +83,7 @@ func TestRecoverCutsUncommittedBets(t *testing.T) {
 	if store.Size() != rec.End || st.end != rec.End {
 		t.Errorf("after recovery bets.csv is %d bytes (state says %d); want %d", store.Size(), st.end, rec.End)
 	}
-	if _, ok := st.batches[batchKey{1, 1}]; !ok {
+	if _, ok := st.batch(1, 1); !ok {
 		t.Error("recovered state lacks batch 1/1")
 	}
 }

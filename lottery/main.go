@@ -13,9 +13,10 @@ import (
 	"io"
 	"os"
 	"os/signal"
-	"slices"
 	"syscall"
+	"time"
 
+	amqp "github.com/rabbitmq/amqp091-go"
 	"github.com/sirupsen/logrus"
 
 	"github.com/loteria-nacional/pipeline/bet"
@@ -64,24 +65,56 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	defer closing("bets.csv", store.Close)
 	defer closing("journal", jour.Close)
 
-	l := &lottery{cfg: cfg, log: log, store: store, journal: jour, state: st, free: make(chan []bet.Bet, 2*cfg.group)}
-	if err := l.recovered(); err != nil {
+	l := &lottery{cfg: cfg, log: log, store: store, journal: jour, state: st, free: make(chan []bet.Bet, cfg.group)}
+	if err := l.recovered(ctx); err != nil {
 		return err
 	}
+	var backoff broker.Backoff
+	careful := false
 	for {
-		err := session(ctx, cfg, l, log)
+		start := time.Now()
+		err := session(ctx, cfg, l, log, careful)
 		switch {
 		case err == nil:
 			return nil // stopped by SIGTERM
 		case ctx.Err() != nil && (errors.Is(err, context.Canceled) || errors.Is(err, broker.ErrConnectionLost)):
 			return nil // stopping anyway: nothing is left in flight
+		case errors.Is(err, errSteady):
+			careful = false
 		case errors.Is(err, broker.ErrConnectionLost):
-			log.WithFields(logrus.Fields{logfmt.ResultKey: logfmt.InProgress, "error": err}).Info("reconexion")
+			lasted := time.Since(start)
+			careful = lasted < carefulAfter
+			log.WithFields(logrus.Fields{logfmt.ResultKey: logfmt.InProgress, "error": err, "cuidadosa": careful}).Info("reconexion")
+			if _, err := backoff.Wait(ctx, lasted); err != nil {
+				return nil // stopped while waiting: nothing is in flight
+			}
 		default:
 			return err
 		}
 	}
 }
+
+// A session is careful after a connection lost soon after it was made,
+// which may be a message amqp091-go cannot decode: it closes the connection
+// on receipt, before the lottery sees the message, and every message the
+// lottery holds unacked comes back with it, one delivery nearer its queue's
+// delivery limit. A careful session takes one message at a time from each
+// queue, and reads the requests queue alone for a moment before it reads
+// the bets queue, so that what comes back is the message at fault, which the
+// broker sets aside at the limit, and not the batches around it. After a
+// while it ends, and the next session takes the full prefetch again.
+const (
+	carefulAfter = 10 * time.Second // a connection lost sooner makes the next session careful
+	carefulProbe = time.Second      // how long a careful session reads requests alone
+	carefulFor   = 10 * time.Second // how long a careful session lasts
+)
+
+// errSteady ends a careful session that has run its time.
+var errSteady = errors.New("careful session over")
+
+// requestsPrefetch is how many winners requests the broker may hand the
+// lottery at once: they are few and small.
+const requestsPrefetch = 16
 
 // session connects, makes sure the topology is there, and runs the service
 // until ctx ends or the connection is lost. Deliveries taken on a lost
@@ -93,7 +126,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 // recovery would ack its tag on the new channel, where tags restart at 1 and
 // name other messages. We reconnect ourselves instead: new connection, new
 // channels, and old deliveries fail to ack harmlessly.
-func session(ctx context.Context, cfg config, l *lottery, log logrus.FieldLogger) (err error) {
+func session(ctx context.Context, cfg config, l *lottery, log logrus.FieldLogger, careful bool) (err error) {
 	conn, err := broker.Dial(ctx, cfg.broker, log)
 	if err != nil {
 		return err
@@ -111,20 +144,52 @@ func session(ctx context.Context, cfg config, l *lottery, log logrus.FieldLogger
 		return lost(err)
 	}
 	defer closing("publisher channel", pub.Close)
-	bets, err := broker.Consume(conn, broker.BetsQueue, cfg.prefetch)
-	if err != nil {
-		return lost(err)
+	prefetch, reqPrefetch := cfg.prefetch, requestsPrefetch
+	var steady <-chan time.Time
+	if careful {
+		prefetch, reqPrefetch = 1, 1
+		timer := time.NewTimer(carefulFor)
+		defer timer.Stop()
+		steady = timer.C
 	}
-	defer closing("bets consumer channel", bets.Close)
-	requests, err := broker.Consume(conn, broker.RequestsQueue, 16)
+	requests, err := broker.Consume(conn, broker.RequestsQueue, reqPrefetch)
 	if err != nil {
 		return lost(err)
 	}
 	defer closing("requests consumer channel", requests.Close)
+	if careful {
+		if err := probe(ctx, conn); err != nil {
+			return lost(err)
+		}
+	}
+	bets, err := broker.Consume(conn, broker.BetsQueue, prefetch)
+	if err != nil {
+		return lost(err)
+	}
+	defer closing("bets consumer channel", bets.Close)
 
-	log.WithFields(logrus.Fields{"agencias": cfg.agencies, "datos": cfg.dataDir, "identidad": identityName(cfg.identity)}).Info("lottery_iniciado")
+	log.WithFields(logrus.Fields{"agencias": cfg.agencies, "datos": cfg.dataDir, "identidad": identityName(cfg.identity), "cuidadosa": careful}).Info("lottery_iniciado")
 	l.pub = pub
-	return lost(l.Run(ctx, bets, requests))
+	return lost(l.Run(ctx, bets, requests, steady))
+}
+
+// probe waits carefulProbe while the requests consumer alone reads: it
+// returns an error if the connection closes meanwhile.
+func probe(ctx context.Context, conn *amqp.Connection) error {
+	closed := conn.NotifyClose(make(chan *amqp.Error, 1))
+	t := time.NewTimer(carefulProbe)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case err := <-closed:
+		if err != nil {
+			return fmt.Errorf("%w: %w", broker.ErrConnectionLost, err)
+		}
+		return broker.ErrConnectionLost
+	case <-t.C:
+		return nil
+	}
 }
 
 // recoverState opens the store and the journal, rebuilds the state from the
@@ -165,8 +230,12 @@ func recoverState(cfg config, log logrus.FieldLogger) (*state, *bet.Store, *jour
 		log.WithField("bytes_descartados", dropped).Info("recuperacion")
 	}
 	if len(recs) > 0 {
+		batches := 0
+		for _, a := range st.agency {
+			batches += len(a.received)
+		}
 		log.WithFields(logrus.Fields{
-			"lotes":     len(st.batches),
+			"lotes":     batches,
 			"sorteo":    st.drawn,
 			"agencias":  joinInts(finishedAgencies(st)),
 			"pendiente": len(st.pending),
@@ -201,11 +270,10 @@ func sameDraw(recs []record, cfg config) error {
 
 func finishedAgencies(st *state) []int {
 	var ids []int
-	for id, a := range st.agency {
-		if a.finished {
+	for _, id := range st.ids() {
+		if st.agency[id].finished {
 			ids = append(ids, id)
 		}
 	}
-	slices.Sort(ids)
 	return ids
 }

@@ -5,8 +5,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/crc32"
+	"maps"
+	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	amqp "github.com/rabbitmq/amqp091-go"
 	"github.com/sirupsen/logrus"
@@ -42,16 +46,19 @@ type lottery struct {
 	pub     publisher
 	winners map[int][]string // after the draw: each agency's winning documents
 
-	free chan []bet.Bet // bet slices that StoreBets is done with, for readBatches
+	// Bet slices that StoreBets is done with, for readBatches: at most
+	// LOTTERY_GROUP of them, so that what is kept for reuse is bounded by
+	// the settings.
+	free chan []bet.Bet
 }
 
 // recovered is called once at start-up, after the state is rebuilt from the
 // journal: a lottery that finds its draw already made says so.
-func (l *lottery) recovered() error {
+func (l *lottery) recovered(ctx context.Context) error {
 	if !l.state.drawn {
 		return nil
 	}
-	if err := l.computeWinners(); err != nil {
+	if err := l.computeWinners(ctx); err != nil {
 		return err
 	}
 	l.log.WithField("ganadores", l.totalWinners()).Info("sorteo_recuperado")
@@ -61,9 +68,10 @@ func (l *lottery) recovered() error {
 // Run resumes whatever the last connection left undone (answers owed, a draw
 // that is due), then consumes bets and requests until ctx ends; then it stops
 // consuming, finishes the deliveries that already arrived, and returns nil.
-// It returns broker.ErrConnectionLost when a consumer stops by itself, and any
-// storage error.
-func (l *lottery) Run(ctx context.Context, bets, requests consumer) error {
+// It returns broker.ErrConnectionLost when a consumer stops by itself,
+// errSteady when steady delivers (the careful session it serves is over),
+// and any storage error.
+func (l *lottery) Run(ctx context.Context, bets, requests consumer, steady <-chan time.Time) error {
 	work := context.WithoutCancel(ctx) // in-flight work finishes after SIGTERM
 	if err := l.answerPending(work); err != nil {
 		return err
@@ -96,7 +104,7 @@ func (l *lottery) Run(ctx context.Context, bets, requests consumer) error {
 			if !ok {
 				betsCh = nil
 				if done != nil {
-					return fmt.Errorf("consume %s: %w: %v", broker.BetsQueue, broker.ErrConnectionLost, bets.Err())
+					return lostConsumer(broker.BetsQueue, bets)
 				}
 			} else if err := l.handleBets(work, l.gather(in, betsCh)); err != nil {
 				return err
@@ -105,27 +113,42 @@ func (l *lottery) Run(ctx context.Context, bets, requests consumer) error {
 			if !ok {
 				reqCh = nil
 				if done != nil {
-					return fmt.Errorf("consume %s: %w: %v", broker.RequestsQueue, broker.ErrConnectionLost, requests.Err())
+					return lostConsumer(broker.RequestsQueue, requests)
 				}
 			} else if err := l.handleRequest(work, d); err != nil {
 				return err
 			}
 		case <-tick.C:
 			l.logWaiting()
+		case <-steady:
+			if done != nil {
+				return errSteady
+			}
 		}
 	}
 	return nil
+}
+
+// lostConsumer is the error of a consumer whose deliveries ended without a
+// cancel: the channel or the connection went away, for the reason the
+// broker gave, if it gave one.
+func lostConsumer(queue string, c consumer) error {
+	if err := c.Err(); err != nil {
+		return fmt.Errorf("consume %s: %w: %w", queue, broker.ErrConnectionLost, err)
+	}
+	return fmt.Errorf("consume %s: %w", queue, broker.ErrConnectionLost)
 }
 
 // incoming is a delivery from the bets queue with the work done that needs
 // none of the lottery's state: for a batch, its message decoded, its sender
 // known and its bets read.
 type incoming struct {
-	d     amqp.Delivery
-	batch broker.Batch
-	bets  []bet.Bet
-	bad   error // the message is not a batch anyone can read: refused first
-	rows  error // a row is wrong: refused after the state's checks
+	d      amqp.Delivery
+	batch  broker.Batch
+	digest string // of the batch's body
+	bets   []bet.Bet
+	bad    error // the message is not one anyone can read: refused first
+	rows   error // a row is wrong: refused after the state's checks
 }
 
 // readBatches reads the deliveries of in on a goroutine of its own and
@@ -155,15 +178,16 @@ func (l *lottery) readBatches(stop, done chan struct{}, in <-chan amqp.Delivery)
 	return out
 }
 
-// read decodes a batch, names its sender and reads its bets. It touches
-// nothing of the lottery's but its configuration and the free bet slices.
+// read checks a delivery's headers, and for a batch decodes it, names its
+// sender and reads its bets. It touches nothing of the lottery's but its
+// configuration and the free bet slices.
 func (l *lottery) read(d amqp.Delivery) incoming {
 	in := incoming{d: d}
-	if d.Type != broker.TypeBatch {
+	if err := broker.CheckHeaders(d.Headers); err != nil {
+		in.bad = rejectf(0, 0, "message %q: %v", d.MessageId, err)
 		return in
 	}
-	if len(d.Body) > broker.MaxMessageBytes {
-		in.bad = rejectf(0, 0, "batch of %d bytes: over the %d-byte limit", len(d.Body), broker.MaxMessageBytes)
+	if d.Type != broker.TypeBatch {
 		return in
 	}
 	b, err := broker.DecodeBatch(d)
@@ -174,7 +198,7 @@ func (l *lottery) read(d amqp.Delivery) incoming {
 		in.bad = rejectf(0, 0, "batch %q: %v", d.MessageId, err)
 		return in
 	}
-	in.batch = b
+	in.batch, in.digest = b, digest(b.Body)
 	select {
 	case in.bets = <-l.free:
 		in.bets = in.bets[:0]
@@ -219,10 +243,12 @@ func (l *lottery) handleBets(ctx context.Context, group []incoming) error {
 	for _, in := range group {
 		var fields logrus.Fields
 		var err error
-		switch in.d.Type {
-		case broker.TypeBatch:
+		switch {
+		case in.bad != nil:
+			err = in.bad
+		case in.d.Type == broker.TypeBatch:
 			fields, err = l.takeBatch(in)
-		case broker.TypeFinished:
+		case in.d.Type == broker.TypeFinished:
 			err = l.takeFinished(in.d)
 		default:
 			err = rejectf(0, 0, "unknown message type %q", in.d.Type)
@@ -276,9 +302,6 @@ func rejectf(agency, seq int, format string, args ...any) error {
 // takeBatch checks one batch read by read against the state, stores its
 // bets and queues its journal record.
 func (l *lottery) takeBatch(in incoming) (logrus.Fields, error) {
-	if in.bad != nil {
-		return nil, in.bad
-	}
 	d, b := in.d, in.batch
 	if !l.state.takesPart(b.Agency) {
 		return nil, rejectf(0, 0, "batch %q: agency %d does not take part (agencies 1-%d)", d.MessageId, b.Agency, l.cfg.agencies)
@@ -287,8 +310,10 @@ func (l *lottery) takeBatch(in incoming) (logrus.Fields, error) {
 	if a.fingerprint != "" && b.Fingerprint != a.fingerprint {
 		return nil, rejectf(0, 0, "batch %q: file fingerprint %q differs from the %q this agency sent before: a different file or batch size", d.MessageId, b.Fingerprint, a.fingerprint)
 	}
-	key := batchKey{b.Agency, b.Seq}
-	if st, ok := l.state.batches[key]; ok {
+	if st, ok := l.state.batch(b.Agency, b.Seq); ok {
+		if st.digest != "" && st.digest != in.digest {
+			return nil, rejectf(0, 0, "batch %q: batch %d of agency %d was stored with other content (digest %s; this one's %s): a batch number is sent with the same rows every time", d.MessageId, b.Seq, b.Agency, st.digest, in.digest)
+		}
 		l.log.WithFields(logrus.Fields{"agencia": b.Agency, "lote": b.Seq, "rechazado": st.reason != ""}).Info("lote_duplicado")
 		return nil, nil
 	}
@@ -312,11 +337,20 @@ func (l *lottery) takeBatch(in incoming) (logrus.Fields, error) {
 	case l.free <- in.bets:
 	default:
 	}
-	rec := record{Op: opStored, Agency: b.Agency, Seq: b.Seq, Bets: b.Bets, End: l.store.Size(), Fingerprint: b.Fingerprint}
+	rec := record{Op: opStored, Agency: b.Agency, Seq: b.Seq, Bets: b.Bets, End: l.store.Size(), Fingerprint: b.Fingerprint, Digest: in.digest}
 	l.journal.add(rec)
 	l.state.apply(rec)
 	return logrus.Fields{"cantidad": b.Bets, "agencia": b.Agency, "lote": b.Seq}, nil
 }
+
+// digest is a batch body's CRC-32C: enough to tell a batch sent again with
+// other rows from the same batch sent again, which is all it is for (an
+// agency's user can send what it likes anyway), and cheap.
+func digest(body []byte) string {
+	return fmt.Sprintf("%08x", crc32.Checksum(body, castagnoli))
+}
+
+var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
 // takeFinished records an agency's finished event; a repeat counts once.
 func (l *lottery) takeFinished(d amqp.Delivery) error {
@@ -324,8 +358,8 @@ func (l *lottery) takeFinished(d amqp.Delivery) error {
 	if err != nil {
 		return rejectf(0, 0, "finished event %q: %v", d.MessageId, err)
 	}
-	var f broker.Finished
-	if err := broker.DecodeJSON(d, &f); err != nil {
+	f, err := broker.DecodeFinished(d)
+	if err != nil {
 		return rejectf(0, 0, "%v", err)
 	}
 	switch {
@@ -333,8 +367,6 @@ func (l *lottery) takeFinished(d amqp.Delivery) error {
 		return rejectf(0, 0, "finished event from agency %d, which does not take part (agencies 1-%d)", agency, l.cfg.agencies)
 	case f.Agency != agency:
 		return rejectf(0, 0, "finished event says agency %d; its header says %d", f.Agency, agency)
-	case f.Batches < 0 || f.Bets < f.Batches:
-		return rejectf(0, 0, "finished event of agency %d announces %d batches and %d bets", agency, f.Batches, f.Bets)
 	}
 	a := l.state.agency[agency]
 	if a.fingerprint != "" && f.Fingerprint != a.fingerprint {
@@ -354,14 +386,23 @@ func (l *lottery) takeFinished(d amqp.Delivery) error {
 	return nil
 }
 
+// maxReasonBytes bounds the reason a refusal gives, in its log line and the
+// dead letter's header: it may quote what the sender wrote.
+const maxReasonBytes = 1 << 10
+
 // reject dead-letters d with the reason, logs it, and records the batch it
-// names as rejected. The caller acks d after the journal commit.
+// names as rejected. The caller acks d after the journal commit. The dead
+// letter keeps d's headers when they are within the protocol's limits; a
+// copy of larger ones might not fit a frame, and is left out.
 func (l *lottery) reject(ctx context.Context, d amqp.Delivery, r *rejection) error {
+	reason := clip(r.reason, maxReasonBytes)
 	headers := amqp.Table{}
-	for k, v := range d.Headers {
-		headers[k] = v
+	if broker.CheckHeaders(d.Headers) == nil {
+		maps.Copy(headers, d.Headers)
+	} else {
+		headers[broker.HeaderDropped] = "over the limit of the lottery's protocol: left out"
 	}
-	headers[broker.HeaderReason] = r.reason
+	headers[broker.HeaderReason] = reason
 	headers[broker.HeaderRejectedBy] = "lottery"
 	headers["x-original-exchange"] = d.Exchange
 	headers["x-original-routing-key"] = d.RoutingKey
@@ -378,13 +419,24 @@ func (l *lottery) reject(ctx context.Context, d amqp.Delivery, r *rejection) err
 	if d.Type == broker.TypeBatch {
 		action = "apuesta_recibida"
 	}
-	l.log.WithFields(logrus.Fields{"cantidad": r.bets, "mensaje": d.MessageId, "error": r.reason}).Error(action)
+	l.log.WithFields(logrus.Fields{"cantidad": r.bets, "mensaje": d.MessageId, "error": reason}).Error(action)
 	if r.agency != 0 {
-		rec := record{Op: opRejected, Agency: r.agency, Seq: r.seq, Bets: r.bets, Reason: r.reason}
+		rec := record{Op: opRejected, Agency: r.agency, Seq: r.seq, Bets: r.bets, Reason: reason}
 		l.journal.add(rec)
 		l.state.apply(rec)
 	}
 	return nil
+}
+
+// clip cuts s to at most n bytes, at a character's start, marking the cut.
+func clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + "…"
 }
 
 // handleRequest answers a winners request at once after the draw, or
@@ -403,6 +455,9 @@ func (l *lottery) handleRequest(ctx context.Context, d amqp.Delivery) error {
 }
 
 func (l *lottery) takeRequest(ctx context.Context, d amqp.Delivery) error {
+	if err := broker.CheckHeaders(d.Headers); err != nil {
+		return rejectf(0, 0, "winners request %q: %v", d.MessageId, err)
+	}
 	if d.Type != broker.TypeWinnersRequest {
 		return rejectf(0, 0, "unknown message type %q on the requests queue", d.Type)
 	}
@@ -410,9 +465,12 @@ func (l *lottery) takeRequest(ctx context.Context, d amqp.Delivery) error {
 	if err != nil {
 		return rejectf(0, 0, "winners request %q: %v", d.MessageId, err)
 	}
-	var wr broker.WinnersRequest
-	if err := broker.DecodeJSON(d, &wr); err != nil {
+	wr, err := broker.DecodeWinnersRequest(d)
+	if err != nil {
 		return rejectf(0, 0, "%v", err)
+	}
+	if wr.Agency != agency {
+		return rejectf(0, 0, "winners request says agency %d; its header says %d", wr.Agency, agency)
 	}
 	req := record{Op: opRequest, Agency: agency, ReplyTo: broker.ReplyQueue(agency), Correlation: d.CorrelationId}
 	refuse := func(reason string) error {
@@ -422,15 +480,18 @@ func (l *lottery) takeRequest(ctx context.Context, d amqp.Delivery) error {
 	switch a := l.state.agency[agency]; {
 	case !l.state.takesPart(agency):
 		return refuse(fmt.Sprintf("agency %d does not take part in this draw (agencies 1-%d)", agency, l.cfg.agencies))
-	case a.fingerprint != "" && wr.Fingerprint != "" && wr.Fingerprint != a.fingerprint:
+	case a.fingerprint != "" && wr.Fingerprint != a.fingerprint:
 		return refuse(fmt.Sprintf("agency %d sent file fingerprint %q before and now %q: a different file or batch size; run it again with the original ones", agency, a.fingerprint, wr.Fingerprint))
 	case l.state.drawn:
 		return l.answer(ctx, req)
-	}
-	l.journal.add(req)
-	l.state.apply(req)
-	if err := l.journal.commit(); err != nil {
-		return err
+	case slices.ContainsFunc(l.state.pending, func(p record) bool { return p.Agency == agency && p.Correlation == req.Correlation }):
+		// The same request again (redelivered): it is recorded already.
+	default:
+		l.journal.add(req)
+		l.state.apply(req)
+		if err := l.journal.commit(); err != nil {
+			return err
+		}
 	}
 	l.log.WithFields(logrus.Fields{logfmt.ResultKey: logfmt.InProgress, "agencia": agency}).Info("consulta_en_espera")
 	return nil
@@ -486,7 +547,9 @@ func (l *lottery) answerPending(ctx context.Context) error {
 }
 
 // maybeDraw makes the draw once every agency has finished and every batch it
-// announced is settled, then answers the requests that waited for it.
+// announced is settled, then answers the requests that waited for it. It
+// counts the batches each agency announced and no others, and says where
+// what was stored differs from what was announced.
 func (l *lottery) maybeDraw(ctx context.Context) error {
 	if !l.state.ready() {
 		return nil
@@ -494,7 +557,15 @@ func (l *lottery) maybeDraw(ctx context.Context) error {
 	if rejected := l.state.rejected(); len(rejected) > 0 {
 		l.log.WithFields(logrus.Fields{"lotes": len(rejected), "detalle": fmt.Sprint(rejected)}).Error("lotes_rechazados")
 	}
-	if err := l.computeWinners(); err != nil {
+	for id := 1; id <= l.cfg.agencies; id++ {
+		if announced, stored := l.state.agency[id].bets, l.state.storedBets(id); stored != announced {
+			l.log.WithFields(logrus.Fields{"agencia": id, "anunciadas": announced, "guardadas": stored, "diferencia": stored - announced}).Error("apuestas_anunciadas")
+		}
+	}
+	if _, names := l.state.unannounced(); len(names) > 0 {
+		l.log.WithFields(logrus.Fields{"lotes": len(names), "detalle": clip(strings.Join(names, ","), maxReasonBytes)}).Error("lotes_no_anunciados")
+	}
+	if err := l.computeWinners(ctx); err != nil {
 		return err
 	}
 	failpoint.Hit("lottery/draw-computed")
@@ -509,12 +580,18 @@ func (l *lottery) maybeDraw(ctx context.Context) error {
 	return l.answerPending(ctx)
 }
 
-// computeWinners reads bets.csv in one streaming pass.
-func (l *lottery) computeWinners() error {
+// computeWinners reads bets.csv in one streaming pass, leaving out the rows
+// of batches no finished event announced. It stops when ctx ends.
+func (l *lottery) computeWinners(ctx context.Context) error {
+	skip, _ := l.state.unannounced()
 	winners := map[int][]string{}
-	for b, err := range bet.LoadBets(l.cfg.betsPath()) {
+	n := 0
+	for b, err := range bet.LoadBetsExcept(l.cfg.betsPath(), skip) {
 		if err != nil {
 			return err
+		}
+		if n++; n%(1<<16) == 0 && ctx.Err() != nil {
+			return fmt.Errorf("draw: %w", ctx.Err())
 		}
 		if bet.HasWon(b) {
 			winners[b.Agency] = append(winners[b.Agency], strings.Clone(b.Document))
@@ -537,11 +614,12 @@ func (l *lottery) logWaiting() {
 	if l.state.drawn {
 		return
 	}
-	unfinished, batches, bets := l.state.waitingFor()
+	unfinished, batches, bets, missing := l.state.waitingFor()
 	l.log.WithFields(logrus.Fields{
 		logfmt.ResultKey:         logfmt.InProgress,
 		"agencias_sin_finalizar": joinInts(unfinished),
 		"lotes_pendientes":       batches,
 		"apuestas_pendientes":    bets,
+		"lotes_faltantes":        strings.Join(missing, ","),
 	}).Info("esperando_sorteo")
 }

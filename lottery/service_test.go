@@ -2,6 +2,7 @@ package main
 
 import (
 	"errors"
+	"fmt"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -27,6 +28,14 @@ func TestRead(t *testing.T) {
 	}
 	noHeader := batch(1, "A,B,1,2000-01-01,1\r\n")
 	delete(noHeader.Headers, broker.HeaderBets)
+	noFingerprint := batch(1, "A,B,1,2000-01-01,1\r\n")
+	delete(noFingerprint.Headers, broker.HeaderFingerprint)
+	beyond := batch(1, "A,B,1,2000-01-01,1\r\n")
+	beyond.Headers[broker.HeaderBatch] = int32(broker.MaxBatches + 1)
+	crowded := batch(1, "A,B,1,2000-01-01,1\r\n")
+	for i := range broker.MaxHeaders {
+		crowded.Headers[fmt.Sprint("x-", i)] = i
+	}
 	tests := []struct {
 		name              string
 		d                 amqp.Delivery
@@ -38,7 +47,11 @@ func TestRead(t *testing.T) {
 		{"over the size limit", batch(1, strings.Repeat("x", broker.MaxMessageBytes+1)), 0, "over the", ""},
 		{"bad row", batch(2, "A,B,1,2000-01-01,1\r\nC,D,2,2000-02-30,2\r\n"), 1, "", `line 2: birthdate "2000-02-30"`},
 		{"fewer bets than the header says", batch(3, "A,B,1,2000-01-01,1\r\n"), 1, "", "holds 1 bets; its header says 3"},
-		{"a header that asks for a huge slice", batch(1<<31-1, "A,B,1,2000-01-01,1\r\n"), 1, "", "its header says 2147483647"},
+		{"more bets than a batch may hold", batch(broker.MaxBatchBets+1, "A,B,1,2000-01-01,1\r\n"), 0, "bets=10001: want 1 to 10000", ""},
+		{"a batch number beyond the limit", beyond, 0, "batch=1000001: want 1 to 1000000", ""},
+		{"no fingerprint", noFingerprint, 0, "fingerprint missing", ""},
+		{"too many headers", crowded, 0, "over the limit of 16 headers", ""},
+		{"a row too long", batch(1, strings.Repeat("A", bet.MaxRowBytes)+",B,1,2000-01-01,1\r\n"), 0, "", "line 1: row longer than 4096 bytes"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -59,8 +72,8 @@ func TestRead(t *testing.T) {
 			if len(in.bets) != tc.bets {
 				t.Errorf("read: %d bets; want %d", len(in.bets), tc.bets)
 			}
-			if tc.wantBad == "" && (in.batch.Agency != 2 || in.batch.Seq != 3) {
-				t.Errorf("read: batch %+v; want agency 2, batch 3", in.batch)
+			if tc.wantBad == "" && (in.batch.Agency != 2 || in.batch.Seq != 3 || in.digest != digest(tc.d.Body)) {
+				t.Errorf("read: batch %+v, digest %q; want agency 2, batch 3, and its body's digest", in.batch, in.digest)
 			}
 		})
 	}

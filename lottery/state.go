@@ -1,17 +1,20 @@
 package main
 
 import (
+	"cmp"
 	"slices"
 	"strconv"
 	"strings"
-)
 
-type batchKey struct{ agency, seq int }
+	"github.com/loteria-nacional/pipeline/bet"
+)
 
 // settlement is how a batch was settled: stored, or rejected with a reason.
 type settlement struct {
 	bets   int
-	reason string // empty: stored
+	reason string   // empty: stored
+	rows   bet.Span // stored: where its rows are in bets.csv
+	digest string   // stored: of its body; empty in journals written before digests
 }
 
 type agencyState struct {
@@ -23,48 +26,62 @@ type agencyState struct {
 	// bets, kept up to date so that checking for the draw costs nothing.
 	settled     int
 	settledBets int
+	received    map[int]settlement // every batch settled, by number, announced or not
 }
 
 // state is the draw's state, rebuilt at start-up from the journal and kept up
-// to date by applying each new record, so both follow one code path.
+// to date by applying each new record, so both follow one code path. Its size
+// follows what was stored, never a count a sender announced.
 type state struct {
 	agencies int // agencies 1…agencies take part
-	batches  map[batchKey]settlement
 	agency   map[int]*agencyState
-	pending  []record // winners requests not answered yet
+	pending  []record // winners requests not answered yet: an agency's latest
 	drawn    bool
 	end      int64 // committed end offset of bets.csv
 }
 
 func newState(agencies int) *state {
-	s := &state{agencies: agencies, batches: map[batchKey]settlement{}, agency: map[int]*agencyState{}}
+	s := &state{agencies: agencies, agency: map[int]*agencyState{}}
 	for id := 1; id <= agencies; id++ {
-		s.agency[id] = &agencyState{}
+		s.agencyOf(id)
 	}
 	return s
 }
 
 func (s *state) takesPart(agency int) bool { return agency >= 1 && agency <= s.agencies }
 
-func (s *state) apply(r record) {
-	a := s.agency[r.Agency]
-	if a == nil { // a journal from a run with more agencies
-		a = &agencyState{}
-		s.agency[r.Agency] = a
+// agencyOf is agency id's state, made on first use.
+func (s *state) agencyOf(id int) *agencyState {
+	a := s.agency[id]
+	if a == nil {
+		a = &agencyState{received: map[int]settlement{}}
+		s.agency[id] = a
 	}
+	return a
+}
+
+// batch is how batch seq of an agency was settled, if it was.
+func (s *state) batch(agency, seq int) (settlement, bool) {
+	st, ok := s.agencyOf(agency).received[seq]
+	return st, ok
+}
+
+func (s *state) apply(r record) {
 	switch r.Op {
 	case opStored:
-		s.settle(a, r, "")
+		a := s.agencyOf(r.Agency)
+		s.settle(a, r, settlement{bets: r.Bets, rows: bet.Span{Start: s.end, End: r.End}, digest: r.Digest})
 		s.end = r.End
 		if a.fingerprint == "" {
 			a.fingerprint = r.Fingerprint
 		}
 	case opRejected:
-		s.settle(a, r, r.Reason)
+		s.settle(s.agencyOf(r.Agency), r, settlement{bets: r.Bets, reason: r.Reason})
 	case opFinished:
+		a := s.agencyOf(r.Agency)
 		a.finished, a.batches, a.bets = true, r.Batches, r.Bets
-		for seq := 1; seq <= a.batches; seq++ {
-			if st, ok := s.batches[batchKey{r.Agency, seq}]; ok {
+		for seq, st := range a.received {
+			if seq <= a.batches {
 				a.settled++
 				a.settledBets += st.bets
 			}
@@ -73,12 +90,28 @@ func (s *state) apply(r record) {
 			a.fingerprint = r.Fingerprint
 		}
 	case opRequest:
+		// An agency waits for one answer at a time: its latest request
+		// supersedes any before it, so pending requests stay as many as
+		// the agencies.
+		s.pending = slices.DeleteFunc(s.pending, func(p record) bool { return p.Agency == r.Agency })
 		s.pending = append(s.pending, r)
 	case opAnswered:
-		s.pending = slices.DeleteFunc(s.pending, func(p record) bool { return p.Correlation == r.Correlation })
+		s.pending = slices.DeleteFunc(s.pending, func(p record) bool {
+			return p.Agency == r.Agency && p.Correlation == r.Correlation
+		})
 	case opDrawn:
 		s.drawn = true
 	}
+}
+
+// settle records how batch r.Seq of agency a was settled, counting it for
+// the draw if the agency has finished and announced it.
+func (s *state) settle(a *agencyState, r record, st settlement) {
+	if _, again := a.received[r.Seq]; !again && a.finished && r.Seq <= a.batches {
+		a.settled++
+		a.settledBets += r.Bets
+	}
+	a.received[r.Seq] = st
 }
 
 // ready reports whether the draw can happen: every agency finished and every
@@ -88,63 +121,87 @@ func (s *state) ready() bool {
 		return false
 	}
 	for id := 1; id <= s.agencies; id++ {
-		if s.missingBatches(id) > 0 || !s.agency[id].finished {
+		if a := s.agency[id]; !a.finished || a.settled < a.batches {
 			return false
 		}
 	}
 	return true
 }
 
-// settle records how batch r.Seq of agency a was settled (reason empty:
-// stored), counting it for the draw if the agency has finished.
-func (s *state) settle(a *agencyState, r record, reason string) {
-	key := batchKey{r.Agency, r.Seq}
-	if _, again := s.batches[key]; !again && a.finished && r.Seq <= a.batches {
-		a.settled++
-		a.settledBets += r.Bets
-	}
-	s.batches[key] = settlement{bets: r.Bets, reason: reason}
-}
-
-func (s *state) missingBatches(agency int) int {
-	a := s.agency[agency]
-	return a.batches - a.settled
-}
-
 // waitingFor describes what the draw still waits for: agencies that have not
-// finished, and batches and bets announced but not yet settled.
-func (s *state) waitingFor() (unfinished []int, batches, bets int) {
+// finished, batches and bets announced but not yet settled, and the first
+// few of those batches by name ("agency/batch").
+func (s *state) waitingFor() (unfinished []int, batches, bets int, missing []string) {
+	const named = 10
 	for id := 1; id <= s.agencies; id++ {
 		a := s.agency[id]
 		if !a.finished {
 			unfinished = append(unfinished, id)
 			continue
 		}
-		batches += s.missingBatches(id)
+		batches += a.batches - a.settled
 		bets += max(a.bets-a.settledBets, 0)
+		for seq := 1; seq <= a.batches && len(missing) < named && a.settled < a.batches; seq++ {
+			if _, ok := a.received[seq]; !ok {
+				missing = append(missing, strconv.Itoa(id)+"/"+strconv.Itoa(seq))
+			}
+		}
 	}
-	return unfinished, batches, bets
+	return unfinished, batches, bets, missing
 }
 
 // rejected lists the rejected batches as "agency/seq (reason)", in order.
 func (s *state) rejected() []string {
-	var keys []batchKey
-	for k, st := range s.batches {
-		if st.reason != "" {
-			keys = append(keys, k)
+	var out []string
+	for _, id := range s.ids() {
+		a := s.agency[id]
+		for _, seq := range sortedKeys(a.received) {
+			if st := a.received[seq]; st.reason != "" {
+				out = append(out, strconv.Itoa(id)+"/"+strconv.Itoa(seq)+" ("+st.reason+")")
+			}
 		}
-	}
-	slices.SortFunc(keys, func(a, b batchKey) int {
-		if a.agency != b.agency {
-			return a.agency - b.agency
-		}
-		return a.seq - b.seq
-	})
-	out := make([]string, len(keys))
-	for i, k := range keys {
-		out[i] = strconv.Itoa(k.agency) + "/" + strconv.Itoa(k.seq) + " (" + s.batches[k].reason + ")"
 	}
 	return out
+}
+
+// unannounced is the rows of stored batches that their agency's finished
+// event does not announce (a number beyond its count), which the draw must
+// not count, in the order of bets.csv, and those batches as "agency/seq".
+func (s *state) unannounced() (rows []bet.Span, names []string) {
+	for _, id := range s.ids() {
+		a := s.agency[id]
+		for _, seq := range sortedKeys(a.received) {
+			if st := a.received[seq]; st.reason == "" && (!a.finished || seq > a.batches) {
+				rows = append(rows, st.rows)
+				names = append(names, strconv.Itoa(id)+"/"+strconv.Itoa(seq))
+			}
+		}
+	}
+	slices.SortFunc(rows, func(x, y bet.Span) int { return cmp.Compare(x.Start, y.Start) })
+	return rows, names
+}
+
+// storedBets is how many bets the batches agency announced hold in bets.csv.
+func (s *state) storedBets(agency int) int {
+	a, n := s.agency[agency], 0
+	for seq, st := range a.received {
+		if st.reason == "" && seq <= a.batches {
+			n += st.bets
+		}
+	}
+	return n
+}
+
+// ids are the agencies the state knows, in order.
+func (s *state) ids() []int { return sortedKeys(s.agency) }
+
+func sortedKeys[V any](m map[int]V) []int {
+	keys := make([]int, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
 }
 
 func joinInts(ids []int) string {

@@ -39,7 +39,8 @@ if ! amqp_up; then
   fi
   if command -v rabbitmq-server >/dev/null 2>&1; then
     say in_progress "starting the local rabbitmq-server"
-    rabbitmq-server -detached >/dev/null 2>&1 || true
+    # Refusing any message body over the protocol's limit (broker.MaxMessageBytes).
+    RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS="-rabbit max_message_size 1048576" rabbitmq-server -detached >/dev/null 2>&1 || true
     timeout 120 rabbitmqctl await_startup >/dev/null
   elif docker info >/dev/null 2>&1; then
     say in_progress "starting a rabbitmq container"

@@ -129,6 +129,22 @@ func Count(t testing.TB, conn *amqp.Connection, queue string) int {
 	return q.Messages
 }
 
+// WaitCount waits up to five seconds for queue to hold want messages ready
+// to deliver, and returns how many it holds when it stops waiting. A quorum
+// queue takes back a closed channel's unacked messages a moment after the
+// close returns.
+func WaitCount(t testing.TB, conn *amqp.Connection, queue string, want int) int {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		got := Count(t, conn, queue)
+		if got == want || time.Now().After(deadline) {
+			return got
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
 func sanitize(s string) string {
 	return strings.Map(func(r rune) rune {
 		if r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' {

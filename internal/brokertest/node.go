@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"testing"
 	"time"
+
+	"github.com/loteria-nacional/pipeline/broker"
 )
 
 // Node is a private RabbitMQ node for tests that stop the broker: its own
@@ -63,7 +65,7 @@ func StartNode(t testing.TB) *Node {
 	dir := t.TempDir()
 	amqpPort, distPort := freePort(t), freePort(t)
 	name := fmt.Sprintf("lottery-test-%d-%d@localhost", os.Getpid(), counter.Add(1))
-	conf := fmt.Sprintf("listeners.tcp.1 = 127.0.0.1:%d\nloopback_users = none\n", amqpPort)
+	conf := fmt.Sprintf("listeners.tcp.1 = 127.0.0.1:%d\nloopback_users = none\nmax_message_size = %d\n", amqpPort, broker.MaxMessageBytes)
 	if err := os.WriteFile(filepath.Join(dir, "rabbitmq.conf"), []byte(conf), 0o644); err != nil {
 		t.Fatal(err)
 	}

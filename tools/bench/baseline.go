@@ -25,8 +25,9 @@ func (b *baselineResult) betsPerSecond(p *pipelineResult) float64 {
 // runBaseline moves the pipeline's bytes through RabbitMQ and nothing else:
 // one publisher with the agencies' confirm window, one consumer with the
 // lottery's prefetch acking as the lottery does (all that has arrived, at
-// most a group, with one multiple ack), a durable classic queue behind a
-// direct exchange, persistent messages of the batches' average size.
+// most a group, with one multiple ack), a durable queue of the bets queue's
+// kind behind a direct exchange, persistent messages of the batches' average
+// size.
 func runBaseline(o options, v *vhosts, p *pipelineResult) (*baselineResult, error) {
 	ctx, conn, amqpURL, done, err := v.dial("bench-baseline")
 	if err != nil {

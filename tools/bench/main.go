@@ -106,6 +106,9 @@ func run(o options) error {
 		}
 		r.pipeline, r.baseline, r.ceiling = append(r.pipeline, p), append(r.baseline, base), append(r.ceiling, c)
 	}
+	if r.worst, err = runWorst(o, b); err != nil {
+		return err
+	}
 	if o.dataset != "" {
 		if _, err := os.Stat(o.dataset); err == nil {
 			dfiles, err := unzipDataset(o.dataset, filepath.Join(o.out, "dataset"))

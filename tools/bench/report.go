@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"runtime"
 	"strings"
+
+	"github.com/loteria-nacional/pipeline/broker"
 )
 
 // results are every run of the bench, in the order they ran.
@@ -13,6 +15,7 @@ type results struct {
 	baseline []*baselineResult
 	ceiling  []*ceilingResult
 	course   *pipelineResult // nil without the course's data set
+	worst    *worstResult    // nil in the report's tests
 }
 
 func (r *results) medianPipeline() *pipelineResult {
@@ -27,7 +30,7 @@ func renderReport(o options, r results) string {
 	fmt.Fprintf(&s, "# Benchmark\n\n")
 	fmt.Fprintf(&s, "Machine: %d cores (%s/%s), RabbitMQ on the same machine. Settings: %d agencies x %d bets, batch %d bets "+
 		"(CLI_BATCH_MAXAMOUNT), confirm window %d (CLI_CONFIRM_WINDOW), prefetch %d (LOTTERY_PREFETCH), group commit %d (LOTTERY_GROUP), "+
-		"durable classic queues, persistent messages. Each figure is from the median of %d runs of the pipeline (by end-to-end time) "+
+		"durable queues (the bets queue a quorum queue), persistent messages. Each figure is from the median of %d runs of the pipeline (by end-to-end time) "+
 		"and of the baseline and the ceiling (by time); the last rows list every run.\n\n",
 		runtime.NumCPU(), runtime.GOOS, runtime.GOARCH, o.agencies, o.bets, o.batch, o.window, o.prefetch, o.group, len(ps))
 	fmt.Fprintf(&s, "| measure | value |\n| --- | --- |\n")
@@ -47,6 +50,11 @@ func renderReport(o options, r results) string {
 	}
 	row("lottery peak RSS (highest of all runs)", "%.1f MB", float64(lotteryRSS)/1024)
 	row("agency 1 peak RSS (highest of all runs)", "%.1f MB", float64(agencyRSS)/1024)
+	if w := r.worst; w != nil {
+		row(fmt.Sprintf("lottery peak RSS under the worst batches allowed (%d of %d bets and %.2f MB each, from one sender)", w.batches, broker.MaxBatchBets, float64(w.bodyBytes)/1e6),
+			"%.1f MB (what senders can make it hold, by the README's bound for prefetch %d and group %d: %.1f MB)",
+			float64(w.lotteryRSS)/1024, o.prefetch, o.group, float64(w.boundBytes)/1e6)
+	}
 	row("raw baseline: one confirming publisher, one acking consumer", "%d messages of %d bytes in %.2f s = %.0f msg/s",
 		b.messages, b.size, b.seconds, float64(b.messages)/b.seconds)
 	row("raw baseline in bets per second", "%.0f", b.betsPerSecond(p))

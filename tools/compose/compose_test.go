@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -13,6 +14,8 @@ import (
 	"time"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/loteria-nacional/pipeline/broker"
 )
 
 var root, _ = filepath.Abs("../..")
@@ -311,6 +314,8 @@ func TestComposeFile(t *testing.T) {
 	if b, err := os.ReadFile(filepath.Join(root, conf)); conf == "" || err != nil ||
 		!strings.Contains(string(b), "load_definitions = /etc/rabbitmq/definitions.json") {
 		t.Errorf("rabbitmq mounts no conf.d fragment that loads /etc/rabbitmq/definitions.json (%q: %v)", conf, err)
+	} else if want := fmt.Sprintf("max_message_size = %d\n", broker.MaxMessageBytes); !strings.Contains(string(b), want) {
+		t.Errorf("%s does not set %q, the protocol's limit", conf, want)
 	}
 
 	agencies := 0

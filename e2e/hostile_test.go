@@ -1,0 +1,314 @@
+package e2e
+
+import (
+	"encoding/json"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	amqp "github.com/rabbitmq/amqp091-go"
+
+	"github.com/loteria-nacional/pipeline/bet"
+	"github.com/loteria-nacional/pipeline/broker"
+	"github.com/loteria-nacional/pipeline/internal/brokertest"
+)
+
+// These tests attack the running lottery as a buggy or malicious agency
+// would, through the broker, and check that each message is refused with
+// its reason or set aside, and that nothing honest is lost.
+
+// batchOf is a batch of agency from rows, with the fingerprint fp.
+func batchOf(agency, seq int, fp string, rows ...string) amqp.Publishing {
+	body := strings.Join(rows, "\r\n") + "\r\n"
+	return broker.Batch{Agency: agency, Seq: seq, Bets: len(rows), Fingerprint: fp, Body: []byte(body)}.Publishing()
+}
+
+// TestHostileFinishedCounts: a finished event announcing the most batches
+// an int holds is refused at once; the lottery goes on to the draw and
+// stops on SIGTERM as usual.
+func TestHostileFinishedCounts(t *testing.T) {
+	w := newWorld(t)
+	defer w.dump()
+	files := w.gendata(30, 1, 2)
+	lot := w.start("lottery", "lottery", "LOTTERY_AGENCIES=2", "LOTTERY_DATA_DIR="+filepath.Join(w.dir, "lottery"))
+	w.waitFor("lottery", 30*time.Second, "lottery_iniciado")
+	huge := broker.Finished{Agency: 2, Batches: 1 << 62, Bets: 1 << 62, Fingerprint: "f"}.Publishing()
+	w.publish(broker.FinishedKey, huge)
+	w.waitFor("lottery", 10*time.Second, "mensaje_rechazado", "result: fail", "announces 4611686018427387904 batches: want 0 to 1000000")
+	waitOK(t, w.startAgencies(files))
+	w.waitFor("lottery", time.Second, "action: sorteo ", "ganadores: 3")
+	if code := lot.stop(t, stopWithin); code != 0 {
+		t.Errorf("lottery exited %d; want 0", code)
+	}
+}
+
+// TestHostileRowTooLong: a row longer than any reader takes is refused on
+// arrival, so that the draw, which reads rows under the same limit, never
+// meets it in bets.csv.
+func TestHostileRowTooLong(t *testing.T) {
+	w := newWorld(t)
+	defer w.dump()
+	files := w.gendata(30, 1)
+	dataDir := filepath.Join(w.dir, "lottery")
+	lot := w.start("lottery", "lottery", "LOTTERY_AGENCIES=1", "LOTTERY_DATA_DIR="+dataDir)
+	w.waitFor("lottery", 30*time.Second, "lottery_iniciado")
+	long := strings.Repeat("N", bet.MaxRowBytes) + ",B,1,2000-01-01,7574"
+	w.publish(broker.BatchKey, batchOf(1, 9, "f", long))
+	w.waitFor("lottery", 10*time.Second, "apuesta_recibida", "result: fail", "line 1: row longer than 4096 bytes")
+	waitOK(t, w.startAgencies(files))
+	w.waitFor("lottery", time.Second, "action: sorteo ", "ganadores: 1")
+	if code := lot.stop(t, stopWithin); code != 0 {
+		t.Errorf("lottery exited %d; want 0", code)
+	}
+	n := 0
+	for b, err := range bet.LoadBets(filepath.Join(dataDir, "bets.csv")) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(b.FirstName) > 100 {
+			t.Error("bets.csv holds the long row")
+		}
+		n++
+	}
+	if n != 30 {
+		t.Errorf("bets.csv holds %d bets; want the agency's 30", n)
+	}
+}
+
+// TestHostileHeaders: headers amqp091-go cannot decode close the lottery's
+// connection before it sees the message; the queue's delivery limit has the
+// broker set the message aside after a bounded number of attempts, which
+// back off, and the careful sessions after each such loss keep the batches
+// around it from coming back with it: an honest batch published right
+// behind the poisoned one is stored. Headers amqp091-go can decode but that
+// are over the protocol's limits are refused, and dead-lettered without
+// them.
+//
+// The test declares the topology itself with a delivery limit of 3 instead
+// of broker.DeliveryLimit, and runs the lottery in verify mode, so that it
+// takes seconds: the limit and the broker's dead-lettering are the same
+// mechanism at any number.
+func TestHostileHeaders(t *testing.T) {
+	w := newWorld(t)
+	defer w.dump()
+	const limit = 3
+	topology := broker.ForFirst(2)
+	for _, q := range topology.Queues {
+		if q.Name == broker.BetsQueue || q.Name == broker.RequestsQueue {
+			q.Args["x-delivery-limit"] = int32(limit)
+		}
+	}
+	if err := topology.Apply(brokertest.Dial(t, w.url), broker.Declare); err != nil {
+		t.Fatal(err)
+	}
+	files := w.gendata(30, 1)
+	lot := w.start("lottery", "lottery", "LOTTERY_AGENCIES=2", "TOPOLOGY_MODE=verify",
+		"LOTTERY_DATA_DIR="+filepath.Join(w.dir, "lottery"))
+	w.waitFor("lottery", 30*time.Second, "lottery_iniciado")
+
+	deep := amqp.Table{}
+	for range 40 {
+		deep = amqp.Table{"d": deep}
+	}
+	poison := batchOf(1, 5, "f", "A,B,1,2000-01-01,7574")
+	poison.Headers["deep"] = deep
+	big := batchOf(1, 6, "f", "A,B,1,2000-01-01,7574")
+	big.Headers["big"] = strings.Repeat("x", 100<<10)
+	honest := batchOf(2, 1, "f2", "E,F,3,2000-01-01,7574")
+	w.publish(broker.BatchKey, poison, big, honest)
+	w.publish(broker.FinishedKey, broker.Finished{Agency: 2, Batches: 1, Bets: 1, Fingerprint: "f2"}.Publishing())
+	poisonRequest := broker.WinnersRequest{Agency: 1, Fingerprint: "f"}.Publishing()
+	poisonRequest.Headers["deep"], poisonRequest.CorrelationId = deep, "poison"
+	w.publishTo(broker.RequestsExchange, broker.WinnersKey, poisonRequest)
+
+	w.waitFor("lottery", 60*time.Second, "apuesta_recibida", "result: fail", "over the limit of 16 headers and 4096 bytes")
+	w.waitFor("lottery", 60*time.Second, "apuesta_recibida", "result: success", "agencia: 2", "lote: 1")
+	deadline := time.Now().Add(60 * time.Second)
+	for queueMessages(t, w, broker.DeadQueue) < 3 {
+		if time.Now().After(deadline) {
+			t.Fatal("the dead-letter queue never held the two poisoned messages and the big one")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	waitOK(t, w.startAgencies(files, "TOPOLOGY_MODE=verify"))
+	w.waitFor("lottery", 10*time.Second, "action: sorteo ", "ganadores: 2")
+	if code := lot.stop(t, stopWithin); code != 0 {
+		t.Errorf("lottery exited %d; want 0", code)
+	}
+	reconnects := 0
+	for _, l := range w.lines("lottery") {
+		if strings.Contains(l, "action: reconexion ") {
+			reconnects++
+		}
+	}
+	if reconnects == 0 || reconnects > 2*(limit+1) {
+		t.Errorf("the lottery reconnected %d times; want 1 to %d: one for each delivery of the two poisoned messages, the first and %d more each", reconnects, 2*(limit+1), limit)
+	}
+	// The big one, as the lottery dead-lettered it, without its headers.
+	if got := deadLetterHeaders(t, w, "agency-1.batch-6"); got["big"] != nil || got[broker.HeaderDropped] == nil {
+		t.Errorf("the dead letter of the batch with big headers has headers %v; want them left out, and %s saying so", keys(got), broker.HeaderDropped)
+	}
+}
+
+// queueMessages is how many messages queue holds, from the management API
+// (a consumer could not read a message amqp091-go cannot decode).
+func queueMessages(t *testing.T, w *world, queue string) int {
+	t.Helper()
+	u, _ := url.Parse(w.url)
+	var q struct{ Messages int }
+	b := brokertest.Request(t, "GET", "/api/queues/"+url.PathEscape(strings.TrimPrefix(u.Path, "/"))+"/"+queue, "")
+	if err := json.Unmarshal(b, &q); err != nil {
+		t.Fatal(err)
+	}
+	return q.Messages
+}
+
+// deadLetterHeaders finds the dead letter with message id id through the
+// management API and returns its headers.
+func deadLetterHeaders(t *testing.T, w *world, id string) map[string]any {
+	t.Helper()
+	u, _ := url.Parse(w.url)
+	var msgs []struct {
+		Properties struct {
+			MessageID string         `json:"message_id"`
+			Headers   map[string]any `json:"headers"`
+		}
+	}
+	b := brokertest.Request(t, "POST", "/api/queues/"+url.PathEscape(strings.TrimPrefix(u.Path, "/"))+"/"+broker.DeadQueue+"/get",
+		`{"count":10,"ackmode":"ack_requeue_true","encoding":"auto","truncate":100}`)
+	if err := json.Unmarshal(b, &msgs); err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range msgs {
+		if m.Properties.MessageID == id {
+			return m.Properties.Headers
+		}
+	}
+	t.Fatalf("no dead letter with message id %q", id)
+	return nil
+}
+
+func keys(m map[string]any) []string {
+	var out []string
+	for k := range m {
+		out = append(out, k)
+	}
+	return out
+}
+
+// TestHostileUnannouncedBatch: the draw counts batches 1…N of a finished
+// event that announces N, whatever else was stored before it came, and says
+// where what was stored differs from what was announced.
+func TestHostileUnannouncedBatch(t *testing.T) {
+	w := newWorld(t)
+	defer w.dump()
+	lot := w.start("lottery", "lottery", "LOTTERY_AGENCIES=1", "LOTTERY_DATA_DIR="+filepath.Join(w.dir, "lottery"))
+	w.waitFor("lottery", 30*time.Second, "lottery_iniciado")
+	w.publish(broker.BatchKey, batchOf(1, 1, "f", "C,D,2,2000-01-01,1"), batchOf(1, 1000, "f", "A,B,1,2000-01-01,7574"))
+	w.waitFor("lottery", 10*time.Second, "apuesta_recibida", "lote: 1000") // and batch 1 before it
+	w.publish(broker.FinishedKey, broker.Finished{Agency: 1, Batches: 1, Bets: 2, Fingerprint: "f"}.Publishing())
+	w.waitFor("lottery", 10*time.Second, "action: sorteo ", "ganadores: 0")
+	w.waitFor("lottery", time.Second, "lotes_no_anunciados", "result: fail", "detalle: 1/1000")
+	w.waitFor("lottery", time.Second, "apuestas_anunciadas", "result: fail", "anunciadas: 2", "guardadas: 1", "agencia: 1")
+	if code := lot.stop(t, stopWithin); code != 0 {
+		t.Errorf("lottery exited %d; want 0", code)
+	}
+}
+
+// TestHostileSameCorrelationID: two agencies' requests with one correlation
+// id, before the draw, are two requests: each agency gets its answer.
+func TestHostileSameCorrelationID(t *testing.T) {
+	w := newWorld(t)
+	defer w.dump()
+	lot := w.start("lottery", "lottery", "LOTTERY_AGENCIES=2", "LOTTERY_DATA_DIR="+filepath.Join(w.dir, "lottery"))
+	w.waitFor("lottery", 30*time.Second, "lottery_iniciado")
+	for _, agency := range []int{1, 2} {
+		req := broker.WinnersRequest{Agency: agency, Fingerprint: "f"}.Publishing()
+		req.CorrelationId, req.ReplyTo = "same", broker.ReplyQueue(agency)
+		w.publishTo(broker.RequestsExchange, broker.WinnersKey, req)
+	}
+	w.publish(broker.FinishedKey,
+		broker.Finished{Agency: 1, Fingerprint: "f"}.Publishing(),
+		broker.Finished{Agency: 2, Fingerprint: "f"}.Publishing())
+	w.waitFor("lottery", 10*time.Second, "action: sorteo ")
+	ch := brokertest.Channel(t, brokertest.Dial(t, w.url))
+	for _, agency := range []int{1, 2} {
+		queue := broker.ReplyQueue(agency)
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			d, ok, err := ch.Get(queue, true)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if ok {
+				if d.CorrelationId != "same" {
+					t.Errorf("%s: a reply with correlation id %q; want \"same\"", queue, d.CorrelationId)
+				}
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: no reply", queue)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	if code := lot.stop(t, stopWithin); code != 0 {
+		t.Errorf("lottery exited %d; want 0", code)
+	}
+}
+
+// TestHostileResentBatchWithOtherRows: a batch number sent again with other
+// rows is refused with the reason; the same rows again are a duplicate.
+func TestHostileResentBatchWithOtherRows(t *testing.T) {
+	w := newWorld(t)
+	defer w.dump()
+	dataDir := filepath.Join(w.dir, "lottery")
+	lot := w.start("lottery", "lottery", "LOTTERY_AGENCIES=1", "LOTTERY_DATA_DIR="+dataDir)
+	w.waitFor("lottery", 30*time.Second, "lottery_iniciado")
+	first := batchOf(1, 1, "f", "A,B,1,2000-01-01,7574")
+	w.publish(broker.BatchKey, first, batchOf(1, 1, "f", "Z,Z,9,2000-01-01,7574", "Y,Y,8,2000-01-01,7574"), first)
+	w.waitFor("lottery", 10*time.Second, "apuesta_recibida", "result: fail", "batch 1 of agency 1 was stored with other content")
+	w.waitFor("lottery", 10*time.Second, "lote_duplicado", "agencia: 1", "lote: 1")
+	w.publish(broker.FinishedKey, broker.Finished{Agency: 1, Batches: 1, Bets: 1, Fingerprint: "f"}.Publishing())
+	w.waitFor("lottery", 10*time.Second, "action: sorteo ", "ganadores: 1")
+	if code := lot.stop(t, stopWithin); code != 0 {
+		t.Errorf("lottery exited %d; want 0", code)
+	}
+	if b, err := os.ReadFile(filepath.Join(dataDir, "bets.csv")); err != nil || string(b) != "1,A,B,1,2000-01-01,7574\r\n" {
+		t.Errorf("bets.csv = %q, %v; want the first batch's row only", b, err)
+	}
+}
+
+// TestAgencyBatchOverTheMessageLimit: an agency whose batches would be over
+// the bytes a message may take stops before it sends anything, with one
+// fail line naming the batch and the limit.
+func TestAgencyBatchOverTheMessageLimit(t *testing.T) {
+	w := newWorld(t)
+	defer w.dump()
+	path := filepath.Join(w.dir, "long.csv")
+	row := strings.Repeat("n", 3000) + ",B,1,2000-01-01,5\n"
+	if err := os.WriteFile(path, []byte(strings.Repeat(row, 400)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	a := w.start("agency-1", "agency", "CLI_ID=1", "CLI_DATA_FILE="+path, "CLI_BATCH_MAXAMOUNT=400")
+	if code := a.wait(t, exitWithin); code != 1 {
+		t.Errorf("agency exited %d; want 1", code)
+	}
+	var fails []string
+	for _, l := range w.lines("agency-1") {
+		if strings.Contains(l, "result: fail") {
+			fails = append(fails, l)
+		}
+	}
+	if len(fails) != 1 || !containsAll(fails[0], []string{"from line 1 would take over 1048576 bytes", "lower CLI_BATCH_MAXAMOUNT"}) {
+		t.Errorf("fail lines %q; want one naming the batch and the limit", fails)
+	}
+	for _, l := range w.lines("agency-1") {
+		if strings.Contains(l, "conexion_broker") {
+			t.Errorf("the agency connected before refusing its own file: %s", l)
+		}
+	}
+}

@@ -1,0 +1,105 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/loteria-nacional/pipeline/broker"
+)
+
+// worstResult is the lottery's memory under the largest batches the
+// protocol allows.
+type worstResult struct {
+	batches    int
+	bodyBytes  int
+	lotteryRSS int64 // peak, KiB
+	boundBytes int64 // what its settings allow, by the README's formula
+}
+
+// betBytes is the memory a bet read takes besides its text: bet.Bet.
+const betBytes = 88
+
+// memoryBound is the README's bound on what the lottery holds because of
+// senders: up to prefetch whole messages handed over by the broker, and
+// the bets of the batches read ahead, being stored, and kept for reuse.
+func memoryBound(prefetch, group int) int64 {
+	return int64(prefetch)*broker.MaxMessageBytes + int64(3*group+1)*broker.MaxBatchBets*betBytes
+}
+
+// runWorst has one sender publish batches of broker.MaxBatchBets bets
+// filling broker.MaxMessageBytes, enough to keep the lottery's prefetch and
+// group full twice over, then the finished event, and measures the
+// lottery's peak RSS until the draw.
+func runWorst(o options, v *vhosts) (*worstResult, error) {
+	ctx, conn, amqpURL, done, err := v.dial("bench-worst")
+	if err != nil {
+		return nil, err
+	}
+	defer done()
+	if err := broker.ForFirst(1).Apply(conn, broker.Declare); err != nil {
+		return nil, err
+	}
+	dataDir := filepath.Join(o.out, "lottery-worst")
+	if err := os.RemoveAll(dataDir); err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(dataDir)
+	res := &worstResult{batches: 2 * (o.prefetch + o.group), boundBytes: memoryBound(o.prefetch, o.group)}
+	// Rows of ~100 bytes, as many as a batch may hold, as long as they fit.
+	rowLen := broker.MaxMessageBytes/broker.MaxBatchBets - len("\r\n")
+	var body strings.Builder
+	for i := range broker.MaxBatchBets {
+		row := fmt.Sprintf(",B,%d,2000-01-01,%d\r\n", i, i%10000)
+		body.WriteString(strings.Repeat("N", rowLen+2-len(row)) + row)
+	}
+	res.bodyBytes = body.Len()
+	fmt.Printf("action: bench_worst | result: in_progress | lotes: %d | bytes: %d\n", res.batches, res.bodyBytes)
+
+	drawn := make(chan struct{})
+	l := &launcher{bin: o.bin, amqpURL: amqpURL}
+	lot, err := l.start("lottery", func(line string, _ time.Time) {
+		switch {
+		case strings.HasPrefix(line, "action: sorteo |"):
+			close(drawn)
+		case strings.Contains(line, "result: fail"):
+			fmt.Println("lottery:", line)
+		}
+	}, "LOTTERY_AGENCIES=1", "LOTTERY_DATA_DIR="+dataDir,
+		"LOTTERY_PREFETCH="+strconv.Itoa(o.prefetch), "LOTTERY_GROUP="+strconv.Itoa(o.group))
+	if err != nil {
+		return nil, err
+	}
+	defer func() { lot.cmd.Process.Kill(); <-lot.done }()
+
+	pub, err := broker.NewPublisher(conn, 8)
+	if err != nil {
+		return nil, err
+	}
+	defer pub.Close()
+	for seq := 1; seq <= res.batches; seq++ {
+		b := broker.Batch{Agency: 1, Seq: seq, Bets: broker.MaxBatchBets, Fingerprint: "worst", Body: []byte(body.String())}
+		if err := pub.Publish(ctx, broker.BetsExchange, broker.BatchKey, b.Publishing()); err != nil {
+			return nil, err
+		}
+	}
+	fin := broker.Finished{Agency: 1, Batches: res.batches, Bets: res.batches * broker.MaxBatchBets, Fingerprint: "worst"}
+	if err := pub.PublishConfirmed(ctx, broker.BetsExchange, broker.FinishedKey, fin.Publishing()); err != nil {
+		return nil, err
+	}
+	select {
+	case <-drawn:
+	case <-lot.done:
+		return nil, fmt.Errorf("the lottery exited before the draw")
+	case <-time.After(5 * time.Minute):
+		return nil, fmt.Errorf("no draw within 5 minutes")
+	}
+	lot.cmd.Process.Signal(syscall.SIGTERM)
+	<-lot.done
+	res.lotteryRSS = maxRSS(lot.cmd)
+	return res, nil
+}
