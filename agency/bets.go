@@ -57,7 +57,7 @@ func checkFile(ctx context.Context, path string, agency, batchSize int) (bets in
 // only if both miss the change. It needs no more: the fingerprint tells an
 // agency's own runs apart, and nobody gains by forging one (an agency's
 // broker user can send what it likes anyway). Both use CPU instructions of
-// their own and hash several GB a second, ten times what SHA-256 does here.
+// their own and hash several GB a second, about ten times SHA-256's speed.
 type fileHash struct {
 	ieee, castagnoli uint32
 	table            *crc32.Table // Castagnoli's
@@ -88,8 +88,9 @@ type chunk struct {
 // ending in "\r\n". The body is reused: use it before asking for the next.
 //
 // The rows are not validated again: checkFile did, and the lottery does.
-// The file is hashed again instead, and a file whose fingerprint is no longer
-// want ends in an error before the agency can announce that it finished.
+// The file is hashed again instead: if its fingerprint is no longer want,
+// the one checkFile computed, the file changed in between, and the last
+// thing yielded is an error, before the agency can announce it finished.
 func batches(path string, size int, want string) iter.Seq2[chunk, error] {
 	return func(yield func(chunk, error) bool) {
 		f, err := os.Open(path)

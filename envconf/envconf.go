@@ -56,12 +56,12 @@ var ErrHelp = errors.New("help requested")
 // getenv and the config file. On -h it writes the list of settings to w and
 // returns ErrHelp.
 func Load(program string, settings []Setting, args []string, getenv func(string) string, w io.Writer) (*Values, error) {
-	for _, a := range args {
-		if a == "-h" || a == "-help" || a == "--help" {
-			Usage(w, program, settings)
-			return nil, ErrHelp
+	if len(args) > 0 {
+		if a := args[0]; a != "-h" && a != "-help" && a != "--help" {
+			return nil, fmt.Errorf("unexpected argument %q: %s is configured by environment (see -h)", a, program)
 		}
-		return nil, fmt.Errorf("unexpected argument %q: %s is configured by environment (see -h)", a, program)
+		Usage(w, program, settings)
+		return nil, ErrHelp
 	}
 	path := getenv(FileVar)
 	file := map[string]string{} // by setting name

@@ -105,14 +105,15 @@ func readRecords(r io.Reader) (recs []record, good int64, err error) {
 // add queues a record for the next commit.
 func (j *journal) add(rec record) { j.pending = append(j.pending, rec) }
 
-// commit writes the queued records as one line and makes them durable.
+// commit writes the queued records as one line and makes them durable. On
+// an error the records stay queued: what the journal holds is then unsure
+// until it is opened again (the lottery's recover does).
 func (j *journal) commit() error {
 	if len(j.pending) == 0 {
 		return nil
 	}
 	line, _ := json.Marshal(j.pending) // cannot fail: plain fields
 	line = append(line, '\n')
-	j.pending = j.pending[:0]
 	failpoint.Hit("lottery/journal-torn", func() { j.f.Write(line[:len(line)/2]) })
 	if _, err := j.f.Write(line); err != nil {
 		return fmt.Errorf("write journal: %w", err)
@@ -120,7 +121,11 @@ func (j *journal) commit() error {
 	if err := j.f.Sync(); err != nil {
 		return fmt.Errorf("sync journal: %w", err)
 	}
+	j.pending = j.pending[:0]
 	return nil
 }
+
+// uncommitted reports whether records wait for a commit.
+func (j *journal) uncommitted() bool { return len(j.pending) > 0 }
 
 func (j *journal) Close() error { return j.f.Close() }

@@ -62,11 +62,14 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	if err != nil {
 		return err
 	}
-	defer closing("bets.csv", store.Close)
-	defer closing("journal", jour.Close)
-
 	l := &lottery{cfg: cfg, log: log, store: store, journal: jour, state: st, free: make(chan []bet.Bet, cfg.group)}
+	// The files the lottery holds at the end: a failed group opens them again.
+	defer closing("bets.csv", func() error { return l.store.Close() })
+	defer closing("journal", func() error { return l.journal.Close() })
 	if err := l.recovered(ctx); err != nil {
+		if ctx.Err() != nil {
+			return nil // stopped during start-up: nothing was in flight
+		}
 		return err
 	}
 	var backoff broker.Backoff
@@ -79,6 +82,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 			return nil // stopped by SIGTERM
 		case ctx.Err() != nil && (errors.Is(err, context.Canceled) || errors.Is(err, broker.ErrConnectionLost)):
 			return nil // stopping anyway: nothing is left in flight
+		case ctx.Err() != nil && errors.Is(err, context.DeadlineExceeded):
+			// The drain deadline cut in-flight work short: what was not
+			// acked comes again, and a draw not journaled is made again.
+			log.WithFields(logrus.Fields{logfmt.ResultKey: logfmt.InProgress, "error": err}).Info("apagado_con_pendientes")
+			return nil
 		case errors.Is(err, errSteady):
 			careful = false
 		case errors.Is(err, broker.ErrConnectionLost):

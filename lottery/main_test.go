@@ -1,9 +1,65 @@
 package main
 
 import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"maps"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 
 	"go.uber.org/goleak"
+
+	"github.com/loteria-nacional/pipeline/envconf"
+	"github.com/loteria-nacional/pipeline/logfmt"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+// TestRunRefusesBadSettings: run with a bad setting or argument stops at
+// once with one error that names it, before it touches its data directory.
+func TestRunRefusesBadSettings(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		args []string
+		env  map[string]string
+		want string
+	}{
+		{"no agencies", nil, map[string]string{"LOTTERY_AGENCIES": "0"}, `setting LOTTERY_AGENCIES="0" from the environment: want an integer >= 1`},
+		{"a prefetch that is no number", nil, map[string]string{"LOTTERY_PREFETCH": "many"}, `LOTTERY_PREFETCH="many"`},
+		{"an unknown identity", nil, map[string]string{"LOTTERY_IDENTITY": "trust"}, `LOTTERY_IDENTITY="trust": want header or user`},
+		{"a user pattern without {id}", nil, map[string]string{"LOTTERY_IDENTITY": "user", "LOTTERY_USER_PATTERN": "agency"}, "want a pattern with {id}"},
+		{"an unknown topology mode", nil, map[string]string{"TOPOLOGY_MODE": "guess"}, `topology mode "guess"`},
+		{"an argument", []string{"data"}, nil, `unexpected argument "data"`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := filepath.Join(t.TempDir(), "data")
+			env := map[string]string{"LOTTERY_DATA_DIR": dir}
+			maps.Copy(env, tc.env)
+			err := run(context.Background(), tc.args, func(k string) string { return env[k] }, io.Discard, logfmt.Discard())
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("run = %v; want an error containing %q", err, tc.want)
+			}
+			if _, err := os.Stat(dir); !errors.Is(err, os.ErrNotExist) {
+				t.Errorf("after refusing its settings the lottery made %s (%v)", dir, err)
+			}
+		})
+	}
+}
+
+// TestRunHelpListsEverySetting: -h prints every setting with its default.
+func TestRunHelpListsEverySetting(t *testing.T) {
+	var out strings.Builder
+	err := run(context.Background(), []string{"-h"}, func(string) string { return "" }, &out, logfmt.Discard())
+	if !errors.Is(err, envconf.ErrHelp) {
+		t.Fatalf("run -h = %v; want envconf.ErrHelp", err)
+	}
+	for _, s := range settings() {
+		if !strings.Contains(out.String(), s.Name+" ") || !strings.Contains(out.String(), fmt.Sprintf("%q", s.Default)) {
+			t.Errorf("-h does not list %s with its default %q:\n%s", s.Name, s.Default, out.String())
+		}
+	}
+}

@@ -74,10 +74,10 @@ func (l *lottery) recovered(ctx context.Context) error {
 func (l *lottery) Run(ctx context.Context, bets, requests consumer, steady <-chan time.Time) error {
 	work := context.WithoutCancel(ctx) // in-flight work finishes after SIGTERM
 	if err := l.answerPending(work); err != nil {
-		return err
+		return l.settled(err)
 	}
 	if err := l.maybeDraw(work); err != nil {
-		return err
+		return l.settled(err)
 	}
 
 	// Batches are decoded and their bets read on a goroutine of their own,
@@ -238,7 +238,10 @@ func (l *lottery) gather(first incoming, ch <-chan incoming) []incoming {
 
 // handleBets stores, records and acks a group of deliveries from the bets
 // queue: bets.csv is appended and synced, then the journal, then the acks.
-func (l *lottery) handleBets(ctx context.Context, group []incoming) error {
+// A group that fails before its journal commit leaves the lottery what its
+// journal says (see recover).
+func (l *lottery) handleBets(ctx context.Context, group []incoming) (err error) {
+	defer func() { err = l.settled(err) }()
 	var received []logrus.Fields
 	for _, in := range group {
 		var fields logrus.Fields
@@ -283,6 +286,32 @@ func (l *lottery) handleBets(ctx context.Context, group []incoming) error {
 		return fmt.Errorf("ack bets: %w", err)
 	}
 	return l.maybeDraw(ctx)
+}
+
+// settled returns err, after making the lottery what its journal says
+// when err left records queued and not committed (see recover).
+func (l *lottery) settled(err error) error {
+	if err != nil && l.journal.uncommitted() {
+		return errors.Join(err, l.recover())
+	}
+	return err
+}
+
+// recover makes the lottery exactly what its journal says, as a restart
+// would, after a group failed before its commit: the records it queued are
+// dropped, the state is rebuilt from the journal, and bets.csv is cut back
+// to the committed end. Without it, a batch of the failed group would stay
+// stored in memory only: acked as a duplicate when it came again, without
+// its apuesta_recibida line, and the next commit would record rows that
+// were never synced.
+func (l *lottery) recover() error {
+	errClose := errors.Join(l.store.Close(), l.journal.Close())
+	st, store, jour, err := recoverState(l.cfg, l.log)
+	if err != nil {
+		return errors.Join(errClose, fmt.Errorf("recover after a failed group: %w", err))
+	}
+	l.state, l.store, l.journal = st, store, jour
+	return errClose
 }
 
 // rejection is a message the lottery refuses: it is dead-lettered with the
@@ -442,8 +471,9 @@ func clip(s string, n int) string {
 // handleRequest answers a winners request at once after the draw, or
 // records it durably to answer right after the draw; a request it refuses
 // is dead-lettered. Either way it acks it.
-func (l *lottery) handleRequest(ctx context.Context, d amqp.Delivery) error {
-	err := l.takeRequest(ctx, d)
+func (l *lottery) handleRequest(ctx context.Context, d amqp.Delivery) (err error) {
+	defer func() { err = l.settled(err) }()
+	err = l.takeRequest(ctx, d)
 	var rej *rejection
 	if errors.As(err, &rej) {
 		err = l.reject(ctx, d, rej)
