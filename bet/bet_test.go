@@ -230,35 +230,45 @@ func TestReader(t *testing.T) {
 		{"bad date at line 3", "A,B,1,2000-01-01,1\nA,B,1,2000-01-01,1\nA,B,1,2000-13-01,1\n", 2, `line 3: birthdate "2000-13-01"`},
 		{"bare quote", "A,B\"x,1,2000-01-01,1\n", 0, "line 1:"},
 	}
+	sources := map[string]func(io.Reader) io.Reader{
+		"whole":              func(r io.Reader) io.Reader { return r },
+		"one byte at a time": iotest.OneByteReader,
+		"half at a time":     iotest.HalfReader,
+	}
 	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			r := NewReader(strings.NewReader(tc.in), 7)
-			n := 0
-			var err error
-			for {
-				var b Bet
-				b, err = r.Read()
-				if err != nil {
-					break
-				}
-				if b.Agency != 7 {
-					t.Errorf("bet agency = %d; want 7", b.Agency)
-				}
-				if n == 0 && b.FirstName[0] == 0xEF {
-					t.Errorf("byte-order mark kept in %q", b.FirstName)
-				}
-				n++
-			}
-			if n != tc.want {
-				t.Errorf("read %d bets; want %d", n, tc.want)
-			}
-			if tc.wantErr == "" && err != io.EOF {
-				t.Errorf("Read() = %v; want io.EOF", err)
-			}
-			if tc.wantErr != "" && (err == io.EOF || !strings.Contains(err.Error(), tc.wantErr)) {
-				t.Errorf("Read() = %v; want error containing %q", err, tc.wantErr)
-			}
-		})
+		for how, src := range sources {
+			t.Run(tc.name+", "+how, func(t *testing.T) { checkReader(t, NewReader(src(strings.NewReader(tc.in)), 7), tc.want, tc.wantErr) })
+		}
+	}
+}
+
+// checkReader reads every bet r holds and checks the count, the agency, that
+// no byte-order mark is left, and the error that ends the input.
+func checkReader(t *testing.T, r *Reader, want int, wantErr string) {
+	t.Helper()
+	n := 0
+	var err error
+	for {
+		var b Bet
+		if b, err = r.Read(); err != nil {
+			break
+		}
+		if b.Agency != 7 {
+			t.Errorf("bet agency = %d; want 7", b.Agency)
+		}
+		if n == 0 && strings.HasPrefix(b.FirstName, "\ufeff") {
+			t.Errorf("byte-order mark kept in %q", b.FirstName)
+		}
+		n++
+	}
+	if n != want {
+		t.Errorf("read %d bets; want %d", n, want)
+	}
+	if wantErr == "" && err != io.EOF {
+		t.Errorf("Read() = %v; want io.EOF", err)
+	}
+	if wantErr != "" && (err == io.EOF || !strings.Contains(err.Error(), wantErr)) {
+		t.Errorf("Read() = %v; want error containing %q", err, wantErr)
 	}
 }
 
