@@ -40,13 +40,21 @@ test-faults: broker ## Fault-injection suite: random kills, SIGTERMs, failpoints
 .PHONY: bench
 bench: build broker ## Benchmark the pipeline against a raw baseline (BENCH_BETS per agency, default 1000000); writes bench-results/
 	$(GO) build -o $(BIN)/ ./tools/bench
-	$(BIN)/bench -agencies $(AGENCIES) -bets $(or $(BENCH_BETS),1000000) -dataset ../shared/tp0-dataset/dataset.zip
+	$(BIN)/bench -agencies $(AGENCIES) -bets $(or $(BENCH_BETS),1000000)
 	$(GO) test -run '^$$' -bench . -benchtime 500ms ./bet ./agency
 
+# Pinned, and fetched and built by go run: nothing to install.
+STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
+ALL_TAGS := failpoints,faults,compose
+
 .PHONY: lint
-lint: ## gofmt and go vet
-	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); exit 1; }
+lint: ## go mod tidy -diff, gofmt, go vet and staticcheck, over the code of every build tag
+	$(GO) mod tidy -diff
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { echo "gofmt would change:"; gofmt -l $$(git ls-files '*.go'); exit 1; }
 	$(GO) vet ./...
+	$(GO) vet -tags $(ALL_TAGS) ./...
+	$(GO) run $(STATICCHECK) ./...
+	$(GO) run $(STATICCHECK) -tags $(ALL_TAGS) ./...
 
 .PHONY: clean
 clean: ## Remove built programs and generated data

@@ -169,7 +169,7 @@ func TestSIGTERM(t *testing.T) {
 		env1 := []string{"CLI_ID=1", "CLI_DATA_FILE=" + files[0], "CLI_BATCH_MAXAMOUNT=10"}
 		a1 := w.start("agency-1", "agency", append(env1, "CLI_CONFIRM_WINDOW=1")...)
 		w.waitFor("lottery", exitWithin, "apuesta_recibida", "agencia: 1")
-		if a1.exited() {
+		if a1.Exited() {
 			t.Fatal("agency 1 finished before its SIGTERM: the test would prove nothing")
 		}
 		if code := a1.stop(t, stopWithin); code != 0 {

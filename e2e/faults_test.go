@@ -3,17 +3,22 @@
 package e2e
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	amqp "github.com/rabbitmq/amqp091-go"
+
 	"github.com/loteria-nacional/pipeline/bet"
+	"github.com/loteria-nacional/pipeline/broker"
 	"github.com/loteria-nacional/pipeline/internal/brokertest"
 )
 
@@ -26,6 +31,13 @@ import (
 // started. Then it checks the outcome against the input, independently of
 // the programs: the stored bets as a multiset, each agency's winners counted
 // from its file, and the draw made exactly once.
+//
+// A hostile sender is among the faults: it publishes a message the lottery
+// must refuse without harm (one it cannot even decode, which the broker
+// sets aside at the queue's delivery limit; a finished event with absurd
+// counts; a batch without a fingerprint; headers over the limits). Its
+// messages are known by their ids (hostile-…): the only failures the round
+// may log are their refusals.
 //
 // FAULT_SEED (default: the clock), FAULT_ROUNDS (5), FAULT_BETS (bets per
 // agency, 40000: 200,000 in all) and FAULT_COUNT (faults per round, 12).
@@ -44,8 +56,40 @@ func envInt(name string, def int) int {
 }
 
 type tally struct {
-	kills, terms, restarts, failpoints, closes, appRestarts, nodeRestarts int
-	betsChecked, duplicates, lost                                         int
+	kills, terms, restarts, failpoints, closes, appRestarts, nodeRestarts, hostile int
+	betsChecked, duplicates, lost                                                  int
+}
+
+// hostileMessages are what the fault suite's hostile sender sends, by name:
+// the exchange, the routing key and the message.
+func hostileMessages() map[string]func() (exchange, key string, msg amqp.Publishing) {
+	deep := amqp.Table{}
+	for range 40 {
+		deep = amqp.Table{"d": deep}
+	}
+	return map[string]func() (string, string, amqp.Publishing){
+		"undecodable batch": func() (string, string, amqp.Publishing) {
+			m := batchOf(2, 1, "hostile", "A,B,1,2000-01-01,7574")
+			m.Headers["deep"] = deep
+			return broker.BetsExchange, broker.BatchKey, m
+		},
+		"undecodable request": func() (string, string, amqp.Publishing) {
+			m := broker.WinnersRequest{Agency: 3, Fingerprint: "hostile"}.Publishing()
+			m.Headers["deep"], m.CorrelationId = deep, "hostile"
+			return broker.RequestsExchange, broker.WinnersKey, m
+		},
+		"absurd finished": func() (string, string, amqp.Publishing) {
+			return broker.BetsExchange, broker.FinishedKey, broker.Finished{Agency: 2, Batches: 1 << 62, Bets: 1 << 62, Fingerprint: "hostile"}.Publishing()
+		},
+		"batch without a fingerprint": func() (string, string, amqp.Publishing) {
+			return broker.BetsExchange, broker.BatchKey, batchOf(4, 1, "", "A,B,1,2000-01-01,7574")
+		},
+		"headers over the limits": func() (string, string, amqp.Publishing) {
+			m := batchOf(5, 1, "hostile", "A,B,1,2000-01-01,7574")
+			m.Headers["big"] = strings.Repeat("x", 64<<10)
+			return broker.BetsExchange, broker.BatchKey, m
+		},
+	}
 }
 
 func TestFaults(t *testing.T) {
@@ -60,8 +104,8 @@ func TestFaults(t *testing.T) {
 		rng := rand.New(rand.NewPCG(seed, uint64(round)))
 		var tl tally
 		ok := t.Run(fmt.Sprintf("round %d", round), func(t *testing.T) { tl = faultRound(t, rng, betsPer, faults, seed+uint64(round)) })
-		t.Logf("round %d: SIGKILLs %d, SIGTERMs %d, failpoint stops %d, restarts %d, connections closed %d, app restarts %d, node restarts %d; bets checked %d, duplicates %d, lost %d",
-			round, tl.kills, tl.terms, tl.failpoints, tl.restarts, tl.closes, tl.appRestarts, tl.nodeRestarts, tl.betsChecked, tl.duplicates, tl.lost)
+		t.Logf("round %d: SIGKILLs %d, SIGTERMs %d, failpoint stops %d, restarts %d, connections closed %d, app restarts %d, node restarts %d, hostile messages %d; bets checked %d, duplicates %d, lost %d",
+			round, tl.kills, tl.terms, tl.failpoints, tl.restarts, tl.closes, tl.appRestarts, tl.nodeRestarts, tl.hostile, tl.betsChecked, tl.duplicates, tl.lost)
 		total.kills += tl.kills
 		total.terms += tl.terms
 		total.failpoints += tl.failpoints
@@ -69,6 +113,7 @@ func TestFaults(t *testing.T) {
 		total.closes += tl.closes
 		total.appRestarts += tl.appRestarts
 		total.nodeRestarts += tl.nodeRestarts
+		total.hostile += tl.hostile
 		total.betsChecked += tl.betsChecked
 		total.duplicates += tl.duplicates
 		total.lost += tl.lost
@@ -76,8 +121,8 @@ func TestFaults(t *testing.T) {
 			break
 		}
 	}
-	t.Logf("fault suite done: seed %d; SIGKILLs %d, SIGTERMs %d, failpoint stops %d, restarts %d, connections closed %d, app restarts %d, node restarts %d; bets checked %d, duplicates found %d, bets lost %d",
-		seed, total.kills, total.terms, total.failpoints, total.restarts, total.closes, total.appRestarts, total.nodeRestarts, total.betsChecked, total.duplicates, total.lost)
+	t.Logf("fault suite done: seed %d; SIGKILLs %d, SIGTERMs %d, failpoint stops %d, restarts %d, connections closed %d, app restarts %d, node restarts %d, hostile messages %d; bets checked %d, duplicates found %d, bets lost %d",
+		seed, total.kills, total.terms, total.failpoints, total.restarts, total.closes, total.appRestarts, total.nodeRestarts, total.hostile, total.betsChecked, total.duplicates, total.lost)
 }
 
 func faultRound(t *testing.T, rng *rand.Rand, betsPer, faults int, dataSeed uint64) tally {
@@ -125,7 +170,7 @@ func faultRound(t *testing.T, rng *rand.Rand, betsPer, faults int, dataSeed uint
 	// reap restarts whatever died by itself (a failpoint), and notes
 	// agencies that finished.
 	reap := func() {
-		if lot.exited() {
+		if lot.Exited() {
 			code := lot.wait(t, time.Second)
 			if code != -9 {
 				t.Fatalf("%s exited %d by itself; want only failpoint stops (-9)", lot.name, code)
@@ -135,7 +180,7 @@ func faultRound(t *testing.T, rng *rand.Rand, betsPer, faults int, dataSeed uint
 			lot = startLottery()
 		}
 		for i, a := range ags {
-			if !done[i] && a.exited() {
+			if !done[i] && a.Exited() {
 				if code := a.wait(t, time.Second); code != 0 {
 					t.Fatalf("%s exited %d by itself; want 0", a.name, code)
 				}
@@ -143,13 +188,19 @@ func faultRound(t *testing.T, rng *rand.Rand, betsPer, faults int, dataSeed uint
 			}
 		}
 	}
+	hostile := hostileMessages()
+	var hostileNames []string
+	for name := range hostile {
+		hostileNames = append(hostileNames, name)
+	}
+	slices.Sort(hostileNames) // the seed picks the same one every time
 	for f := 0; f < faults; f++ {
 		time.Sleep(time.Duration(100+rng.IntN(1500)) * time.Millisecond)
 		reap()
-		switch kind := rng.IntN(8); kind {
+		switch kind := rng.IntN(9); kind {
 		case 0, 1: // the lottery: SIGKILL or SIGTERM, then a new one
 			if kind == 0 {
-				lot.cmd.Process.Kill()
+				lot.Cmd.Process.Kill()
 				lot.wait(t, exitWithin)
 				tl.kills++
 			} else {
@@ -166,7 +217,7 @@ func faultRound(t *testing.T, rng *rand.Rand, betsPer, faults int, dataSeed uint
 				continue
 			}
 			if kind == 2 {
-				ags[i].cmd.Process.Kill()
+				ags[i].Cmd.Process.Kill()
 				ags[i].wait(t, exitWithin)
 				tl.kills++
 			} else {
@@ -190,6 +241,16 @@ func faultRound(t *testing.T, rng *rand.Rand, betsPer, faults int, dataSeed uint
 			node.Stop()
 			node.Start()
 			tl.nodeRestarts++
+		case 8:
+			name := hostileNames[rng.IntN(len(hostileNames))]
+			exchange, key, msg := hostile[name]()
+			msg.MessageId = fmt.Sprintf("hostile-%d", tl.hostile+1)
+			if err := sendOnce(node.URL, exchange, key, msg); err != nil {
+				t.Logf("hostile sender: %s not sent: %v", name, err) // the broker may be down
+				continue
+			}
+			t.Logf("hostile sender: %s (%s)", name, msg.MessageId)
+			tl.hostile++
 		}
 	}
 	// No more faults: everything must now finish.
@@ -214,7 +275,7 @@ func faultRound(t *testing.T, rng *rand.Rand, betsPer, faults int, dataSeed uint
 
 	// The outcome, checked against the input.
 	for _, l := range w.lines("") {
-		if strings.Contains(l, "result: fail") {
+		if strings.Contains(l, "result: fail") && !strings.Contains(l, "mensaje: hostile-") {
 			t.Errorf("a failure was logged: %s", l)
 		}
 	}
@@ -282,4 +343,22 @@ func countDraws(t *testing.T, path string) int {
 		}
 	}
 	return n
+}
+
+// sendOnce publishes msg to exchange on the broker at url and waits for its
+// confirm, on a connection of its own, or returns why it could not.
+func sendOnce(url, exchange, key string, msg amqp.Publishing) error {
+	conn, err := amqp.Dial(url)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	pub, err := broker.NewPublisher(conn, 1)
+	if err != nil {
+		return err
+	}
+	defer pub.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	return pub.PublishConfirmed(ctx, exchange, key, msg)
 }

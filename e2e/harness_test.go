@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"io"
@@ -21,6 +20,7 @@ import (
 	"github.com/loteria-nacional/pipeline/bet"
 	"github.com/loteria-nacional/pipeline/broker"
 	"github.com/loteria-nacional/pipeline/internal/brokertest"
+	"github.com/loteria-nacional/pipeline/internal/launch"
 )
 
 // bin holds the programs under test, built once by TestMain with -race and
@@ -72,9 +72,7 @@ func newWorld(t *testing.T) *world {
 // proc is a running program.
 type proc struct {
 	name string
-	cmd  *exec.Cmd
-	done chan struct{}
-	err  error
+	*launch.Process
 }
 
 // start runs one of the built programs with the world's broker URL and the
@@ -85,39 +83,21 @@ func (w *world) start(name, program string, env ...string) *proc {
 	cmd.Dir = w.dir
 	cmd.Env = append(os.Environ(), "AMQP_URL="+w.url)
 	cmd.Env = append(cmd.Env, env...)
-	out, err := cmd.StdoutPipe()
+	lp, err := launch.Start(cmd, func(text string, _ time.Time) {
+		w.mu.Lock()
+		w.logs = append(w.logs, line{name, text})
+		w.mu.Unlock()
+	})
 	if err != nil {
 		w.t.Fatal(err)
 	}
-	cmd.Stderr = cmd.Stdout
-	if err := cmd.Start(); err != nil {
-		w.t.Fatal(err)
-	}
-	p := &proc{name: name, cmd: cmd, done: make(chan struct{})}
-	go func() {
-		w.collect(name, out)
-		p.err = cmd.Wait()
-		close(p.done)
-	}()
 	w.t.Cleanup(func() {
-		select {
-		case <-p.done:
-		default:
+		if !lp.Exited() {
 			cmd.Process.Kill()
-			<-p.done
+			<-lp.Done
 		}
 	})
-	return p
-}
-
-func (w *world) collect(name string, r io.Reader) {
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 1<<20), 1<<20)
-	for sc.Scan() {
-		w.mu.Lock()
-		w.logs = append(w.logs, line{name, sc.Text()})
-		w.mu.Unlock()
-	}
+	return &proc{name: name, Process: lp}
 }
 
 // wait waits for p to exit and returns its exit code; it fails the test if
@@ -125,20 +105,20 @@ func (w *world) collect(name string, r io.Reader) {
 func (p *proc) wait(t *testing.T, d time.Duration) int {
 	t.Helper()
 	select {
-	case <-p.done:
+	case <-p.Done:
 	case <-time.After(d):
 		t.Fatalf("%s did not exit within %s", p.name, d)
 	}
-	if p.err == nil {
+	if p.Err == nil {
 		return 0
 	}
-	if ee, ok := p.err.(*exec.ExitError); ok {
+	if ee, ok := p.Err.(*exec.ExitError); ok {
 		if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
 			return -int(ws.Signal())
 		}
 		return ee.ExitCode()
 	}
-	t.Fatalf("%s: %v", p.name, p.err)
+	t.Fatalf("%s: %v", p.name, p.Err)
 	return -1
 }
 
@@ -166,23 +146,13 @@ func waitOK(t *testing.T, procs []*proc) {
 	}
 }
 
-// exited reports whether p has exited, without waiting.
-func (p *proc) exited() bool {
-	select {
-	case <-p.done:
-		return true
-	default:
-		return false
-	}
-}
-
 // stop sends SIGTERM and waits for a clean exit.
 func (p *proc) stop(t *testing.T, d time.Duration) int {
 	t.Helper()
-	if p.exited() {
+	if p.Exited() {
 		return p.wait(t, d)
 	}
-	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+	if err := p.Cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatalf("signal %s: %v", p.name, err)
 	}
 	return p.wait(t, d)

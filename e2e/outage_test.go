@@ -42,7 +42,7 @@ func TestBrokerOutage(t *testing.T) {
 			agencies := w.startAgencies(files, "CLI_BATCH_MAXAMOUNT=4", "CLI_CONFIRM_WINDOW=1")
 			w.waitFor("lottery", exitWithin, "apuesta_recibida")
 			for _, a := range agencies {
-				if a.exited() {
+				if a.Exited() {
 					t.Fatalf("%s finished before the fault: the test would prove nothing", a.name)
 				}
 			}

@@ -7,8 +7,6 @@ package brokertest
 
 import (
 	"fmt"
-	"io"
-	"net/http"
 	"net/url"
 	"os"
 	"strings"
@@ -17,6 +15,8 @@ import (
 	"time"
 
 	amqp "github.com/rabbitmq/amqp091-go"
+
+	"github.com/loteria-nacional/pipeline/internal/rabbitapi"
 )
 
 // HowToStart is appended to every failure to reach the broker.
@@ -49,27 +49,20 @@ func API() string {
 	return "http://localhost:15672"
 }
 
+// api is the management API's client, as the user of AMQP_URL.
+func api() *rabbitapi.Client {
+	u := BaseURL()
+	pass, _ := u.User.Password()
+	return &rabbitapi.Client{API: API(), User: u.User.Username(), Password: pass}
+}
+
 // Request sends an authenticated request to the management API and returns
 // the response body, failing the test on a status >= 300.
 func Request(t testing.TB, method, path, body string) []byte {
 	t.Helper()
-	req, err := http.NewRequest(method, API()+path, strings.NewReader(body))
+	b, err := api().Do(method, path, body)
 	if err != nil {
-		t.Fatal(err)
-	}
-	u := BaseURL()
-	pass, _ := u.User.Password()
-	req.SetBasicAuth(u.User.Username(), pass)
-	req.Header.Set("Content-Type", "application/json")
-	client := http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
-	resp, err := client.Do(req)
-	if err != nil {
-		t.Fatalf("management API %s %s: %v; %s", method, path, err, HowToStart)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode >= 300 {
-		t.Fatalf("management API %s %s: %s: %s", method, path, resp.Status, b)
+		t.Fatalf("%v; %s", err, HowToStart)
 	}
 	return b
 }
@@ -82,14 +75,17 @@ func Vhost(t testing.TB) string {
 	if len(name) > 200 {
 		name = name[len(name)-200:]
 	}
-	esc := url.PathEscape(name)
-	Request(t, http.MethodPut, "/api/vhosts/"+esc, "")
-	t.Cleanup(func() { Request(t, http.MethodDelete, "/api/vhosts/"+esc, "") })
-	u := BaseURL()
-	Request(t, http.MethodPut, "/api/permissions/"+esc+"/"+url.PathEscape(u.User.Username()),
-		`{"configure":".*","write":".*","read":".*"}`)
-	u.Path = "/" + name
-	return u.String()
+	c := api()
+	vhostURL, err := c.NewVhost(BaseURL().String(), name)
+	if err != nil {
+		t.Fatalf("%v; %s", err, HowToStart)
+	}
+	t.Cleanup(func() {
+		if err := c.DeleteVhost(name); err != nil {
+			t.Error(err)
+		}
+	})
+	return vhostURL
 }
 
 // Dial connects to url and closes the connection when the test ends.

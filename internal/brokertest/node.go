@@ -21,7 +21,6 @@ type Node struct {
 	URL  string // amqp://guest:guest@127.0.0.1:port/
 
 	env  []string
-	home string
 	bin  string
 	cmd  *exec.Cmd
 	done chan struct{}

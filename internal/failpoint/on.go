@@ -10,9 +10,6 @@ import (
 	"syscall"
 )
 
-// Enabled reports whether failpoints are compiled in.
-const Enabled = true
-
 // armed maps each armed failpoint to the hit that stops the process. It is
 // package state on purpose, and only in failpoint builds: a failpoint must be
 // reachable from any depth without threading test hooks through the code.

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/loteria-nacional/pipeline/broker"
+	"github.com/loteria-nacional/pipeline/internal/launch"
 )
 
 // ceilingResult is a run of the real agencies with no lottery: a consumer
@@ -61,8 +62,8 @@ func runCeiling(o options, v *vhosts, w workload) (*ceilingResult, error) {
 		stopping = true
 		l.mu.Unlock()
 		for _, a := range agencies {
-			a.cmd.Process.Signal(syscall.SIGTERM)
-			<-a.done
+			a.Cmd.Process.Signal(syscall.SIGTERM)
+			<-a.Done
 		}
 	})
 	defer stop() // on the way out early; a finished run has stopped them below
@@ -79,19 +80,19 @@ func runCeiling(o options, v *vhosts, w workload) (*ceilingResult, error) {
 	res := &ceilingResult{seconds: time.Since(start).Seconds(), brokerCPU: cpuSeconds(beam) - cpu0}
 	stop()
 	for _, a := range agencies {
-		res.agencyCPU += cmdCPU(a.cmd)
+		res.agencyCPU += cmdCPU(a.Cmd)
 	}
 	return res, c.Cancel()
 }
 
 // firstDone is closed as soon as one of ps has exited. Its goroutines end
 // when their procs do.
-func firstDone(ps []*proc) <-chan struct{} {
+func firstDone(ps []*launch.Process) <-chan struct{} {
 	ch := make(chan struct{})
 	var once sync.Once
 	for _, p := range ps {
 		go func() {
-			<-p.done
+			<-p.Done
 			once.Do(func() { close(ch) })
 		}()
 	}

@@ -13,11 +13,14 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/loteria-nacional/pipeline/internal/rabbitapi"
 )
 
 type options struct {
@@ -32,7 +35,6 @@ type options struct {
 	out      string
 	amqpURL  string
 	api      string
-	dataset  string
 }
 
 func main() {
@@ -48,7 +50,6 @@ func main() {
 	flag.StringVar(&o.out, "out", "bench-results", "where to write the report, the chart and the workload")
 	flag.StringVar(&o.amqpURL, "amqp", envOr("AMQP_URL", "amqp://guest:guest@localhost:5672/"), "broker URL (its vhost is replaced)")
 	flag.StringVar(&o.api, "api", envOr("RABBITMQ_API", "http://localhost:15672"), "management API")
-	flag.StringVar(&o.dataset, "dataset", "", "also time the course's data set from this zip, when it exists")
 	flag.Parse()
 	if err := run(o); err != nil {
 		fmt.Fprintln(os.Stderr, "action: bench | result: fail | error:", err)
@@ -81,7 +82,11 @@ func run(o options) error {
 	settle(&o.prefetch, "LOTTERY_PREFETCH")
 	settle(&o.group, "LOTTERY_GROUP")
 
-	b := &vhosts{api: o.api, amqpURL: o.amqpURL}
+	api, err := rabbitapi.For(o.api, o.amqpURL)
+	if err != nil {
+		return err
+	}
+	b := &vhosts{api: api, amqpURL: o.amqpURL}
 	files, err := generate(o)
 	if err != nil {
 		return err
@@ -109,22 +114,18 @@ func run(o options) error {
 	if r.worst, err = runWorst(o, b); err != nil {
 		return err
 	}
-	if o.dataset != "" {
-		if _, err := os.Stat(o.dataset); err == nil {
-			dfiles, err := unzipDataset(o.dataset, filepath.Join(o.out, "dataset"))
-			if err != nil {
-				return err
-			}
-			co := o
-			co.agencies = len(dfiles)
-			cw, err := measure(co, dfiles, "course data set")
-			if err != nil {
-				return err
-			}
-			if r.course, err = runPipeline(co, b, cw); err != nil {
-				return err
-			}
-		}
+	cfiles, err := generateCourseShape(o)
+	if err != nil {
+		return err
+	}
+	co := o
+	co.agencies = len(cfiles)
+	cw, err := measure(co, cfiles, "course-shaped data set")
+	if err != nil {
+		return err
+	}
+	if r.course, err = runPipeline(co, b, cw); err != nil {
+		return err
 	}
 	report := renderReport(o, r)
 	fmt.Print(report)
@@ -142,7 +143,7 @@ func run(o options) error {
 func programDefaults(bin string) (map[string]string, error) {
 	m := map[string]string{}
 	for _, prog := range []string{"agency", "lottery"} {
-		out, err := command(filepath.Join(bin, prog), "-h").Output()
+		out, err := exec.Command(filepath.Join(bin, prog), "-h").Output()
 		if err != nil {
 			return nil, fmt.Errorf("%s -h: %w (run make build)", prog, err)
 		}

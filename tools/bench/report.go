@@ -14,7 +14,7 @@ type results struct {
 	pipeline []*pipelineResult
 	baseline []*baselineResult
 	ceiling  []*ceilingResult
-	course   *pipelineResult // nil without the course's data set
+	course   *pipelineResult // a data set of the course's shape; nil in the report's tests
 	worst    *worstResult    // nil in the report's tests
 }
 
@@ -74,7 +74,7 @@ func renderReport(o options, r results) string {
 	row("every run: baseline", "%s s", strings.Join(bases, ", "))
 	row("every run: ceiling", "%s s", strings.Join(ceilings, ", "))
 	if r.course != nil {
-		row("course data set: "+fmt.Sprint(r.course.bets)+" bets, agencies' start → last winners", "%.3f s", r.course.totalSeconds)
+		row("a data set of the course's shape ("+fmt.Sprint(r.course.bets)+" bets in agencies of "+courseBets+"), agencies' start → last winners", "%.3f s", r.course.totalSeconds)
 	}
 	return s.String()
 }

@@ -1,13 +1,9 @@
 package main
 
 import (
-	"archive/zip"
-	"bufio"
 	"context"
 	"fmt"
 	"io"
-	"net/http"
-	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -20,52 +16,25 @@ import (
 	amqp "github.com/rabbitmq/amqp091-go"
 
 	"github.com/loteria-nacional/pipeline/broker"
+	"github.com/loteria-nacional/pipeline/internal/launch"
+	"github.com/loteria-nacional/pipeline/internal/rabbitapi"
 	"github.com/loteria-nacional/pipeline/logfmt"
 )
 
 // vhosts makes and removes the bench's vhosts through the management API.
 type vhosts struct {
-	api     string
+	api     *rabbitapi.Client
 	amqpURL string
-}
-
-func (v *vhosts) request(method, path, body string) error {
-	req, err := http.NewRequest(method, v.api+path, strings.NewReader(body))
-	if err != nil {
-		return err
-	}
-	u, err := url.Parse(v.amqpURL)
-	if err != nil {
-		return err
-	}
-	pass, _ := u.User.Password()
-	req.SetBasicAuth(u.User.Username(), pass)
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return fmt.Errorf("management API: %w (run make broker)", err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode >= 300 {
-		b, _ := io.ReadAll(resp.Body)
-		return fmt.Errorf("management API %s %s: %s %s", method, path, resp.Status, b)
-	}
-	return nil
 }
 
 // fresh makes a new vhost and returns its AMQP URL and a function that
 // removes it.
 func (v *vhosts) fresh(name string) (string, func(), error) {
-	if err := v.request(http.MethodPut, "/api/vhosts/"+name, ""); err != nil {
-		return "", nil, err
+	amqpURL, err := v.api.NewVhost(v.amqpURL, name)
+	if err != nil {
+		return "", nil, fmt.Errorf("%w (run make broker)", err)
 	}
-	u, _ := url.Parse(v.amqpURL)
-	perm := `{"configure":".*","write":".*","read":".*"}`
-	if err := v.request(http.MethodPut, "/api/permissions/"+name+"/"+url.PathEscape(u.User.Username()), perm); err != nil {
-		return "", nil, err
-	}
-	u.Path = "/" + name
-	return u.String(), func() { v.request(http.MethodDelete, "/api/vhosts/"+name, "") }, nil
+	return amqpURL, func() { v.api.DeleteVhost(name) }, nil
 }
 
 // dial makes a fresh vhost named after name and connects to it, for a run
@@ -86,17 +55,30 @@ func (v *vhosts) dial(name string) (ctx context.Context, conn *amqp.Connection, 
 	return ctx, conn, amqpURL, func() { conn.Close(); cancel(); drop() }, nil
 }
 
-func command(name string, args ...string) *exec.Cmd { return exec.Command(name, args...) }
-
 func generate(o options) ([]string, error) {
-	dir := filepath.Join(o.out, "data")
 	fmt.Printf("action: bench_datos | result: in_progress | agencias: %d | apuestas_por_agencia: %d\n", o.agencies, o.bets)
-	out, err := command(filepath.Join(o.bin, "gendata"), "-agencies", strconv.Itoa(o.agencies),
-		"-bets", strconv.Itoa(o.bets), "-winners", "1,2,3,4,5", "-out", dir).CombinedOutput()
+	return gendata(o, "data", o.agencies, strconv.Itoa(o.bets), "1,2,3,4,5")
+}
+
+// courseShape is the course's data set's shape: 78,697 bets in five
+// agencies, with their winners.
+const courseBets, courseWinners = "26936,25518,16014,9238,991", "2,3,3,2,0"
+
+// generateCourseShape writes a data set of the course's shape, so that
+// anyone can time it, with or without the course's own file.
+func generateCourseShape(o options) ([]string, error) {
+	return gendata(o, "course", 5, courseBets, courseWinners)
+}
+
+// gendata writes agencies' files into a folder of o.out and returns them.
+func gendata(o options, dir string, agencies int, bets, winners string) ([]string, error) {
+	dir = filepath.Join(o.out, dir)
+	out, err := exec.Command(filepath.Join(o.bin, "gendata"), "-agencies", strconv.Itoa(agencies),
+		"-bets", bets, "-winners", winners, "-out", dir).CombinedOutput()
 	if err != nil {
 		return nil, fmt.Errorf("gendata: %v: %s", err, out)
 	}
-	files := make([]string, o.agencies)
+	files := make([]string, agencies)
 	for i := range files {
 		files[i] = filepath.Join(dir, fmt.Sprintf("agency-%d.csv", i+1))
 	}
@@ -163,11 +145,6 @@ func (p *pipelineResult) lastStored() float64 {
 	return p.curve[len(p.curve)-1].at
 }
 
-type proc struct {
-	cmd  *exec.Cmd
-	done chan struct{}
-}
-
 // runPipeline runs the lottery, then every agency at once, and times them
 // from the lines they print.
 func runPipeline(o options, v *vhosts, w workload) (*pipelineResult, error) {
@@ -206,10 +183,10 @@ func runPipeline(o options, v *vhosts, w workload) (*pipelineResult, error) {
 	if err != nil {
 		return nil, err
 	}
-	defer func() { lot.cmd.Process.Kill(); <-lot.done }()
+	defer func() { lot.Cmd.Process.Kill(); <-lot.Done }()
 	select {
 	case <-ready:
-	case <-lot.done:
+	case <-lot.Done:
 		return nil, fmt.Errorf("the lottery exited before it was ready")
 	case <-time.After(time.Minute):
 		return nil, fmt.Errorf("the lottery was not ready within a minute")
@@ -232,9 +209,9 @@ func runPipeline(o options, v *vhosts, w workload) (*pipelineResult, error) {
 		return nil, err
 	}
 	for i, a := range agencies {
-		<-a.done
-		if !a.cmd.ProcessState.Success() {
-			return nil, fmt.Errorf("agency %d: %v", i+1, a.cmd.ProcessState)
+		<-a.Done
+		if !a.Cmd.ProcessState.Success() {
+			return nil, fmt.Errorf("agency %d: %v", i+1, a.Cmd.ProcessState)
 		}
 	}
 	l.mu.Lock()
@@ -244,13 +221,13 @@ func runPipeline(o options, v *vhosts, w workload) (*pipelineResult, error) {
 	l.mu.Unlock()
 	res.brokerCPU = cpuSeconds(beam) - cpu0
 	for _, a := range agencies {
-		res.agencyCPU += cmdCPU(a.cmd)
+		res.agencyCPU += cmdCPU(a.Cmd)
 	}
-	res.agencyRSS = maxRSS(agencies[0].cmd)
-	lot.cmd.Process.Signal(syscall.SIGTERM)
-	<-lot.done
-	res.lotteryRSS = maxRSS(lot.cmd)
-	res.lotteryCPU = cmdCPU(lot.cmd)
+	res.agencyRSS = maxRSS(agencies[0].Cmd)
+	lot.Cmd.Process.Signal(syscall.SIGTERM)
+	<-lot.Done
+	res.lotteryRSS = maxRSS(lot.Cmd)
+	res.lotteryCPU = cmdCPU(lot.Cmd)
 	if stored != res.bets {
 		return nil, fmt.Errorf("the lottery stored %d bets; %d were sent", stored, res.bets)
 	}
@@ -267,46 +244,31 @@ type launcher struct {
 }
 
 // start runs prog with the broker's URL and env added to the bench's own
-// environment. Its proc's done is closed once prog has exited and every
-// line it printed has been handed on.
-func (l *launcher) start(prog string, onLine func(string, time.Time), env ...string) (*proc, error) {
-	cmd := command(filepath.Join(l.bin, prog))
+// environment, handing each line it prints to onLine, under l.mu.
+func (l *launcher) start(prog string, onLine func(string, time.Time), env ...string) (*launch.Process, error) {
+	cmd := exec.Command(filepath.Join(l.bin, prog))
 	cmd.Env = append(os.Environ(), append([]string{"AMQP_URL=" + l.amqpURL}, env...)...)
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		return nil, err
-	}
 	cmd.Stderr = os.Stderr
-	if err := cmd.Start(); err != nil {
-		return nil, err
-	}
-	p := &proc{cmd: cmd, done: make(chan struct{})}
-	go func() {
-		sc := bufio.NewScanner(out)
-		for sc.Scan() {
-			l.mu.Lock()
-			onLine(sc.Text(), time.Now())
-			l.mu.Unlock()
-		}
-		cmd.Wait()
-		close(p.done)
-	}()
-	return p, nil
+	return launch.Start(cmd, func(line string, at time.Time) {
+		l.mu.Lock()
+		defer l.mu.Unlock()
+		onLine(line, at)
+	})
 }
 
 // startAgencies starts an agency for each file, all at once, with the
 // run's batch size and confirm window; onLine gets agency i+1's lines.
 // When one fails to start, those already started are killed.
-func (l *launcher) startAgencies(o options, files []string, onLine func(i int, line string, at time.Time)) ([]*proc, error) {
-	var agencies []*proc
+func (l *launcher) startAgencies(o options, files []string, onLine func(i int, line string, at time.Time)) ([]*launch.Process, error) {
+	var agencies []*launch.Process
 	for i, f := range files {
 		a, err := l.start("agency", func(line string, at time.Time) { onLine(i, line, at) },
 			"CLI_ID="+strconv.Itoa(i+1), "CLI_DATA_FILE="+f,
 			"CLI_BATCH_MAXAMOUNT="+strconv.Itoa(o.batch), "CLI_CONFIRM_WINDOW="+strconv.Itoa(o.window))
 		if err != nil {
 			for _, a := range agencies {
-				a.cmd.Process.Kill()
-				<-a.done
+				a.Cmd.Process.Kill()
+				<-a.Done
 			}
 			return nil, err
 		}
@@ -366,44 +328,5 @@ func countLines(path string) (int, error) {
 		if err != nil {
 			return 0, err
 		}
-	}
-}
-
-func unzipDataset(zipPath, dir string) ([]string, error) {
-	zr, err := zip.OpenReader(zipPath)
-	if err != nil {
-		return nil, err
-	}
-	defer zr.Close()
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return nil, err
-	}
-	var files []string
-	for i := 1; ; i++ {
-		name := fmt.Sprintf("agency-%d.csv", i)
-		var zf *zip.File
-		for _, f := range zr.File {
-			if filepath.Base(f.Name) == name {
-				zf = f
-			}
-		}
-		if zf == nil {
-			return files, nil
-		}
-		rc, err := zf.Open()
-		if err != nil {
-			return nil, err
-		}
-		path := filepath.Join(dir, name)
-		out, err := os.Create(path)
-		if err == nil {
-			_, err = io.Copy(out, rc)
-			out.Close()
-		}
-		rc.Close()
-		if err != nil {
-			return nil, err
-		}
-		files = append(files, path)
 	}
 }

@@ -74,7 +74,7 @@ func runWorst(o options, v *vhosts) (*worstResult, error) {
 	if err != nil {
 		return nil, err
 	}
-	defer func() { lot.cmd.Process.Kill(); <-lot.done }()
+	defer func() { lot.Cmd.Process.Kill(); <-lot.Done }()
 
 	pub, err := broker.NewPublisher(conn, 8)
 	if err != nil {
@@ -93,13 +93,13 @@ func runWorst(o options, v *vhosts) (*worstResult, error) {
 	}
 	select {
 	case <-drawn:
-	case <-lot.done:
+	case <-lot.Done:
 		return nil, fmt.Errorf("the lottery exited before the draw")
 	case <-time.After(5 * time.Minute):
 		return nil, fmt.Errorf("no draw within 5 minutes")
 	}
-	lot.cmd.Process.Signal(syscall.SIGTERM)
-	<-lot.done
-	res.lotteryRSS = maxRSS(lot.cmd)
+	lot.Cmd.Process.Signal(syscall.SIGTERM)
+	<-lot.Done
+	res.lotteryRSS = maxRSS(lot.Cmd)
 	return res, nil
 }

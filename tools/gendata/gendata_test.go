@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
@@ -16,7 +17,7 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 func TestGendataIsDeterministicWithKnownWinners(t *testing.T) {
 	a, b := t.TempDir(), t.TempDir()
 	for _, dir := range []string{a, b} {
-		if err := run(3, 500, "4,0,2", 7, dir); err != nil {
+		if err := run(3, "500", "4,0,2", 7, dir); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -43,6 +44,34 @@ func TestGendataIsDeterministicWithKnownWinners(t *testing.T) {
 		f.Close()
 		if n != 500 || wins != want {
 			t.Errorf("%s: %d valid bets, %d winners; want 500 and %d", name, n, wins, want)
+		}
+	}
+}
+
+// TestGendataCourseShape writes the course's data set's shape: each agency
+// its own number of bets and winners, in "\r\n" rows.
+func TestGendataCourseShape(t *testing.T) {
+	dir := t.TempDir()
+	if err := run(5, "26936,25518,16014,9238,991", "2,3,3,2,0", 1, dir); err != nil {
+		t.Fatal(err)
+	}
+	for id, want := range map[int][2]int{1: {26936, 2}, 2: {25518, 3}, 3: {16014, 3}, 4: {9238, 2}, 5: {991, 0}} {
+		b, err := os.ReadFile(filepath.Join(dir, fmt.Sprintf("agency-%d.csv", id)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		bets, err := bet.NewBytesReader(b, id).ReadAll(nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		wins := 0
+		for _, x := range bets {
+			if bet.HasWon(x) {
+				wins++
+			}
+		}
+		if len(bets) != want[0] || wins != want[1] || bytes.Count(b, []byte("\r\n")) != want[0] {
+			t.Errorf("agency %d: %d bets, %d winners, %d \\r\\n; want %d, %d and one a row", id, len(bets), wins, bytes.Count(b, []byte("\r\n")), want[0], want[1])
 		}
 	}
 }

@@ -1,8 +1,10 @@
 // Command gendata writes deterministic sample bets for the agencies:
 // one CSV file per agency (agency-1.csv …) with a known number of winning
-// bets (number 7574) each. The same flags always write the same bytes.
+// bets (number 7574) each, in the course's form (accented and quoted names,
+// "\r\n" line ends). The same flags always write the same bytes.
 //
 //	gendata -agencies 5 -bets 20000 -winners 1,2,3,4,5 -out .data
+//	gendata -agencies 5 -bets 26936,25518,16014,9238,991 -winners 2,3,3,2,0   # the course's data set's shape
 package main
 
 import (
@@ -28,7 +30,7 @@ var (
 
 func main() {
 	agencies := flag.Int("agencies", 5, "number of agencies")
-	bets := flag.Int("bets", 20000, "bets per agency")
+	bets := flag.String("bets", "20000", "bets per agency, comma-separated (repeats its last value)")
 	winners := flag.String("winners", "1,2,3,4,5", "winning bets per agency, comma-separated (repeats its last value)")
 	seed := flag.Uint64("seed", 1, "random seed")
 	out := flag.String("out", ".data", "output directory")
@@ -39,30 +41,43 @@ func main() {
 	}
 }
 
-func run(agencies, bets int, winnersFlag string, seed uint64, out string) error {
-	var wins []int
-	for _, s := range strings.Split(winnersFlag, ",") {
-		n, err := strconv.Atoi(strings.TrimSpace(s))
-		if err != nil || n < 0 {
-			return fmt.Errorf("-winners %q: want non-negative integers", winnersFlag)
-		}
-		wins = append(wins, n)
+func run(agencies int, betsFlag, winnersFlag string, seed uint64, out string) error {
+	bets, err := perAgency("-bets", betsFlag)
+	if err != nil {
+		return err
+	}
+	wins, err := perAgency("-winners", winnersFlag)
+	if err != nil {
+		return err
 	}
 	if err := os.MkdirAll(out, 0o755); err != nil {
 		return err
 	}
 	for id := 1; id <= agencies; id++ {
-		w := wins[min(id, len(wins))-1]
-		if w > bets {
-			return fmt.Errorf("agency %d: %d winners but only %d bets", id, w, bets)
+		b, w := bets[min(id, len(bets))-1], wins[min(id, len(wins))-1]
+		if w > b {
+			return fmt.Errorf("agency %d: %d winners but only %d bets", id, w, b)
 		}
 		path := filepath.Join(out, fmt.Sprintf("agency-%d.csv", id))
-		if err := writeAgency(path, id, bets, w, seed); err != nil {
+		if err := writeAgency(path, id, b, w, seed); err != nil {
 			return err
 		}
-		fmt.Printf("action: gendata | result: success | archivo: %s | apuestas: %d | ganadores: %d\n", path, bets, w)
+		fmt.Printf("action: gendata | result: success | archivo: %s | apuestas: %d | ganadores: %d\n", path, b, w)
 	}
 	return nil
+}
+
+// perAgency reads a flag's comma-separated counts, one per agency.
+func perAgency(name, value string) ([]int, error) {
+	var counts []int
+	for _, s := range strings.Split(value, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(s))
+		if err != nil || n < 0 {
+			return nil, fmt.Errorf("%s %q: want non-negative integers", name, value)
+		}
+		counts = append(counts, n)
+	}
+	return counts, nil
 }
 
 func writeAgency(path string, id, bets, winners int, seed uint64) error {
