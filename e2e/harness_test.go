@@ -69,6 +69,31 @@ func newWorld(t *testing.T) *world {
 	return &world{t: t, url: brokertest.Vhost(t), dir: t.TempDir()}
 }
 
+// lotteryDir is where the world's lottery keeps bets.csv and its journal.
+func (w *world) lotteryDir() string { return filepath.Join(w.dir, "lottery") }
+
+// startLottery starts the lottery for agencies 1…n on the world's data
+// directory, with env added, and waits until it takes messages.
+func (w *world) startLottery(agencies int, env ...string) *proc {
+	w.t.Helper()
+	p := w.start("lottery", "lottery", append([]string{"LOTTERY_AGENCIES=" + strconv.Itoa(agencies), "LOTTERY_DATA_DIR=" + w.lotteryDir()}, env...)...)
+	w.waitFor("lottery", 30*time.Second, "lottery_iniciado")
+	return p
+}
+
+// storedBets is what the world's bets.csv holds.
+func (w *world) storedBets() []bet.Bet {
+	w.t.Helper()
+	var out []bet.Bet
+	for b, err := range bet.LoadBets(filepath.Join(w.lotteryDir(), "bets.csv")) {
+		if err != nil {
+			w.t.Fatal(err)
+		}
+		out = append(out, b)
+	}
+	return out
+}
+
 // proc is a running program.
 type proc struct {
 	name string
@@ -156,6 +181,14 @@ func (p *proc) stop(t *testing.T, d time.Duration) int {
 		t.Fatalf("signal %s: %v", p.name, err)
 	}
 	return p.wait(t, d)
+}
+
+// stopOK sends p SIGTERM and wants it to exit 0 within stopWithin.
+func stopOK(t *testing.T, p *proc) {
+	t.Helper()
+	if code := p.stop(t, stopWithin); code != 0 {
+		t.Errorf("%s exited %d on SIGTERM; want 0", p.name, code)
+	}
 }
 
 // lines returns the log lines of one process, or of all when name is "".

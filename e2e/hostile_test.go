@@ -33,16 +33,13 @@ func TestHostileFinishedCounts(t *testing.T) {
 	w := newWorld(t)
 	defer w.dump()
 	files := w.gendata(30, 1, 2)
-	lot := w.start("lottery", "lottery", "LOTTERY_AGENCIES=2", "LOTTERY_DATA_DIR="+filepath.Join(w.dir, "lottery"))
-	w.waitFor("lottery", 30*time.Second, "lottery_iniciado")
+	lot := w.startLottery(2)
 	huge := broker.Finished{Agency: 2, Batches: 1 << 62, Bets: 1 << 62, Fingerprint: "f"}.Publishing()
 	w.publish(broker.FinishedKey, huge)
 	w.waitFor("lottery", 10*time.Second, "mensaje_rechazado", "result: fail", "announces 4611686018427387904 batches: want 0 to 1000000")
 	waitOK(t, w.startAgencies(files))
 	w.waitFor("lottery", time.Second, "action: sorteo ", "ganadores: 3")
-	if code := lot.stop(t, stopWithin); code != 0 {
-		t.Errorf("lottery exited %d; want 0", code)
-	}
+	stopOK(t, lot)
 }
 
 // TestHostileRowTooLong: a row longer than any reader takes is refused on
@@ -52,29 +49,21 @@ func TestHostileRowTooLong(t *testing.T) {
 	w := newWorld(t)
 	defer w.dump()
 	files := w.gendata(30, 1)
-	dataDir := filepath.Join(w.dir, "lottery")
-	lot := w.start("lottery", "lottery", "LOTTERY_AGENCIES=1", "LOTTERY_DATA_DIR="+dataDir)
-	w.waitFor("lottery", 30*time.Second, "lottery_iniciado")
+	lot := w.startLottery(1)
 	long := strings.Repeat("N", bet.MaxRowBytes) + ",B,1,2000-01-01,7574"
 	w.publish(broker.BatchKey, batchOf(1, 9, "f", long))
 	w.waitFor("lottery", 10*time.Second, "apuesta_recibida", "result: fail", "line 1: row longer than 4096 bytes")
 	waitOK(t, w.startAgencies(files))
 	w.waitFor("lottery", time.Second, "action: sorteo ", "ganadores: 1")
-	if code := lot.stop(t, stopWithin); code != 0 {
-		t.Errorf("lottery exited %d; want 0", code)
-	}
-	n := 0
-	for b, err := range bet.LoadBets(filepath.Join(dataDir, "bets.csv")) {
-		if err != nil {
-			t.Fatal(err)
-		}
+	stopOK(t, lot)
+	stored := w.storedBets()
+	for _, b := range stored {
 		if len(b.FirstName) > 100 {
 			t.Error("bets.csv holds the long row")
 		}
-		n++
 	}
-	if n != 30 {
-		t.Errorf("bets.csv holds %d bets; want the agency's 30", n)
+	if len(stored) != 30 {
+		t.Errorf("bets.csv holds %d bets; want the agency's 30", len(stored))
 	}
 }
 
@@ -105,9 +94,7 @@ func TestHostileHeaders(t *testing.T) {
 		t.Fatal(err)
 	}
 	files := w.gendata(30, 1)
-	lot := w.start("lottery", "lottery", "LOTTERY_AGENCIES=2", "TOPOLOGY_MODE=verify",
-		"LOTTERY_DATA_DIR="+filepath.Join(w.dir, "lottery"))
-	w.waitFor("lottery", 30*time.Second, "lottery_iniciado")
+	lot := w.startLottery(2, "TOPOLOGY_MODE=verify")
 
 	deep := amqp.Table{}
 	for range 40 {
@@ -135,9 +122,7 @@ func TestHostileHeaders(t *testing.T) {
 	}
 	waitOK(t, w.startAgencies(files, "TOPOLOGY_MODE=verify"))
 	w.waitFor("lottery", 10*time.Second, "action: sorteo ", "ganadores: 2")
-	if code := lot.stop(t, stopWithin); code != 0 {
-		t.Errorf("lottery exited %d; want 0", code)
-	}
+	stopOK(t, lot)
 	reconnects := 0
 	for _, l := range w.lines("lottery") {
 		if strings.Contains(l, "action: reconexion ") {
@@ -205,17 +190,14 @@ func keys(m map[string]any) []string {
 func TestHostileUnannouncedBatch(t *testing.T) {
 	w := newWorld(t)
 	defer w.dump()
-	lot := w.start("lottery", "lottery", "LOTTERY_AGENCIES=1", "LOTTERY_DATA_DIR="+filepath.Join(w.dir, "lottery"))
-	w.waitFor("lottery", 30*time.Second, "lottery_iniciado")
+	lot := w.startLottery(1)
 	w.publish(broker.BatchKey, batchOf(1, 1, "f", "C,D,2,2000-01-01,1"), batchOf(1, 1000, "f", "A,B,1,2000-01-01,7574"))
 	w.waitFor("lottery", 10*time.Second, "apuesta_recibida", "lote: 1000") // and batch 1 before it
 	w.publish(broker.FinishedKey, broker.Finished{Agency: 1, Batches: 1, Bets: 2, Fingerprint: "f"}.Publishing())
 	w.waitFor("lottery", 10*time.Second, "action: sorteo ", "ganadores: 0")
 	w.waitFor("lottery", time.Second, "lotes_no_anunciados", "result: fail", "detalle: 1/1000")
 	w.waitFor("lottery", time.Second, "apuestas_anunciadas", "result: fail", "anunciadas: 2", "guardadas: 1", "agencia: 1")
-	if code := lot.stop(t, stopWithin); code != 0 {
-		t.Errorf("lottery exited %d; want 0", code)
-	}
+	stopOK(t, lot)
 }
 
 // TestHostileSameCorrelationID: two agencies' requests with one correlation
@@ -223,8 +205,7 @@ func TestHostileUnannouncedBatch(t *testing.T) {
 func TestHostileSameCorrelationID(t *testing.T) {
 	w := newWorld(t)
 	defer w.dump()
-	lot := w.start("lottery", "lottery", "LOTTERY_AGENCIES=2", "LOTTERY_DATA_DIR="+filepath.Join(w.dir, "lottery"))
-	w.waitFor("lottery", 30*time.Second, "lottery_iniciado")
+	lot := w.startLottery(2)
 	for _, agency := range []int{1, 2} {
 		req := broker.WinnersRequest{Agency: agency, Fingerprint: "f"}.Publishing()
 		req.CorrelationId, req.ReplyTo = "same", broker.ReplyQueue(agency)
@@ -255,9 +236,7 @@ func TestHostileSameCorrelationID(t *testing.T) {
 			time.Sleep(50 * time.Millisecond)
 		}
 	}
-	if code := lot.stop(t, stopWithin); code != 0 {
-		t.Errorf("lottery exited %d; want 0", code)
-	}
+	stopOK(t, lot)
 }
 
 // TestHostileResentBatchWithOtherRows: a batch number sent again with other
@@ -265,19 +244,15 @@ func TestHostileSameCorrelationID(t *testing.T) {
 func TestHostileResentBatchWithOtherRows(t *testing.T) {
 	w := newWorld(t)
 	defer w.dump()
-	dataDir := filepath.Join(w.dir, "lottery")
-	lot := w.start("lottery", "lottery", "LOTTERY_AGENCIES=1", "LOTTERY_DATA_DIR="+dataDir)
-	w.waitFor("lottery", 30*time.Second, "lottery_iniciado")
+	lot := w.startLottery(1)
 	first := batchOf(1, 1, "f", "A,B,1,2000-01-01,7574")
 	w.publish(broker.BatchKey, first, batchOf(1, 1, "f", "Z,Z,9,2000-01-01,7574", "Y,Y,8,2000-01-01,7574"), first)
 	w.waitFor("lottery", 10*time.Second, "apuesta_recibida", "result: fail", "batch 1 of agency 1 was stored with other content")
 	w.waitFor("lottery", 10*time.Second, "lote_duplicado", "agencia: 1", "lote: 1")
 	w.publish(broker.FinishedKey, broker.Finished{Agency: 1, Batches: 1, Bets: 1, Fingerprint: "f"}.Publishing())
 	w.waitFor("lottery", 10*time.Second, "action: sorteo ", "ganadores: 1")
-	if code := lot.stop(t, stopWithin); code != 0 {
-		t.Errorf("lottery exited %d; want 0", code)
-	}
-	if b, err := os.ReadFile(filepath.Join(dataDir, "bets.csv")); err != nil || string(b) != "1,A,B,1,2000-01-01,7574\r\n" {
+	stopOK(t, lot)
+	if b, err := os.ReadFile(filepath.Join(w.lotteryDir(), "bets.csv")); err != nil || string(b) != "1,A,B,1,2000-01-01,7574\r\n" {
 		t.Errorf("bets.csv = %q, %v; want the first batch's row only", b, err)
 	}
 }

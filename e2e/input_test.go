@@ -94,8 +94,7 @@ func TestLotteryDeadLettersBadMessages(t *testing.T) {
 	w := newWorld(t)
 	defer w.dump()
 	files := w.gendata(30, 1)
-	lot := w.start("lottery", "lottery", "LOTTERY_AGENCIES=1", "LOTTERY_DATA_DIR="+filepath.Join(w.dir, "lottery"))
-	w.waitFor("lottery", 30*time.Second, "lottery_iniciado")
+	lot := w.startLottery(1)
 
 	bad := []struct {
 		key    string
@@ -174,8 +173,7 @@ func TestLotteryWaitsAndSaysForWhat(t *testing.T) {
 func TestOversizedMessageIsDeadLettered(t *testing.T) {
 	w := newWorld(t)
 	defer w.dump()
-	lot := w.start("lottery", "lottery", "LOTTERY_AGENCIES=1", "LOTTERY_DATA_DIR="+filepath.Join(w.dir, "lottery"))
-	w.waitFor("lottery", 30*time.Second, "lottery_iniciado")
+	lot := w.startLottery(1)
 	big := broker.Batch{Agency: 1, Seq: 1, Bets: 1, Fingerprint: "f", Body: make([]byte, broker.MaxMessageBytes+1)}.Publishing()
 	w.publish(broker.BatchKey, big)
 	w.waitFor("lottery", 30*time.Second, "apuesta_recibida", "result: fail", "over the")

@@ -8,7 +8,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -20,6 +19,7 @@ import (
 	"time"
 
 	"github.com/loteria-nacional/pipeline/bet"
+	"github.com/loteria-nacional/pipeline/internal/brokertest"
 )
 
 // project is the compose project of the test: its containers, volumes,
@@ -42,7 +42,7 @@ func newStack(t *testing.T) *stack {
 	t.Helper()
 	s := &stack{dir: t.TempDir()}
 	copyRepository(t, s.dir)
-	s.amqp, s.mgmt = freePort(t), freePort(t)
+	s.amqp, s.mgmt = brokertest.FreePort(t), brokertest.FreePort(t)
 	env := fmt.Sprintf("# Host ports of the compose test.\nAMQP_PORT=%d\nMANAGEMENT_PORT=%d\n", s.amqp, s.mgmt)
 	if err := os.WriteFile(filepath.Join(s.dir, ".env"), []byte(env), 0o600); err != nil {
 		t.Fatal(err)
@@ -98,16 +98,6 @@ func copyRepository(t *testing.T, dir string) {
 			t.Fatal(err)
 		}
 	}
-}
-
-func freePort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
 }
 
 // writeOverride writes the override file for a compose file of n agencies.

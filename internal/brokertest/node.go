@@ -42,7 +42,8 @@ func serverBin() (string, bool) {
 	return "", false
 }
 
-func freePort(t testing.TB) int {
+// FreePort is a TCP port on 127.0.0.1 that nothing listens on now.
+func FreePort(t testing.TB) int {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -62,7 +63,7 @@ func StartNode(t testing.TB) *Node {
 		t.Skip("rabbitmq-server is not installed here: the broker-outage tests need a local install (`make broker` installs it)")
 	}
 	dir := t.TempDir()
-	amqpPort, distPort := freePort(t), freePort(t)
+	amqpPort, distPort := FreePort(t), FreePort(t)
 	name := fmt.Sprintf("lottery-test-%d-%d@localhost", os.Getpid(), counter.Add(1))
 	conf := fmt.Sprintf("listeners.tcp.1 = 127.0.0.1:%d\nloopback_users = none\nmax_message_size = %d\n", amqpPort, broker.MaxMessageBytes)
 	if err := os.WriteFile(filepath.Join(dir, "rabbitmq.conf"), []byte(conf), 0o644); err != nil {
