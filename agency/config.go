@@ -14,7 +14,7 @@ func settings() []envconf.Setting {
 	return append(envconf.Shared(), []envconf.Setting{
 		{Name: "CLI_ID", Default: "", Help: "this agency's number, 1…N (required)"},
 		{Name: "CLI_DATA_FILE", Default: defaultDataFile, Help: "the agency's CSV of bets"},
-		{Name: "CLI_BATCH_MAXAMOUNT", Default: "1000", Help: "bets per batch (the course's batch.maxAmount)", YAML: "batch.maxAmount"},
+		{Name: "CLI_BATCH_MAXAMOUNT", Default: "1000", Help: "bets per batch, 1 to 10000 (the course's batch.maxAmount)", YAML: "batch.maxAmount"},
 		{Name: "CLI_CONFIRM_WINDOW", Default: "64", Help: "batches published and not yet confirmed at once"},
 		{Name: "CLI_WINNERS_TIMEOUT_SECONDS", Default: "0", Help: "give up waiting for the winners after this long; 0 waits until stopped"},
 	}...)

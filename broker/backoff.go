@@ -22,8 +22,8 @@ const (
 	healthyFor = 10 * time.Second // a session this long resets the wait
 )
 
-// Wait waits before the next session, given how long the last one lasted,
-// and returns how long it waited, or ctx's error if ctx ended first.
+// Wait waits before the next connection, given how long the one before
+// lasted, and returns how long it waited, or ctx's error if ctx ended first.
 func (b *Backoff) Wait(ctx context.Context, lasted time.Duration) (time.Duration, error) {
 	switch {
 	case lasted >= healthyFor:

@@ -90,7 +90,7 @@ func Load(program string, settings []Setting, args []string, getenv func(string)
 
 // Usage writes every setting with its default.
 func Usage(w io.Writer, program string, settings []Setting) {
-	fmt.Fprintf(w, "Usage: %s\n\nSettings, from the environment or the file named by %s (KEY=VALUE lines):\n", program, FileVar)
+	fmt.Fprintf(w, "Usage: %s\n\nSettings, from the environment or the file named by %s (KEY=VALUE lines, or the course's config.yaml):\n", program, FileVar)
 	for _, s := range settings {
 		fmt.Fprintf(w, "  %-28s %s (default %q)\n", s.Name, s.Help, s.Default)
 	}

@@ -72,8 +72,12 @@ func (a *acks) acked(tag uint64) bool {
 	return slices.Contains(a.tags, tag)
 }
 
-func (a *acks) Nack(tag uint64, multiple, _ bool) error { return errors.New("nack: the lottery never nacks") }
-func (a *acks) Reject(tag uint64, _ bool) error         { return errors.New("reject: the lottery never rejects") }
+func (a *acks) Nack(tag uint64, multiple, _ bool) error {
+	return errors.New("nack: the lottery never nacks")
+}
+func (a *acks) Reject(tag uint64, _ bool) error {
+	return errors.New("reject: the lottery never rejects")
+}
 
 // bench is a lottery on a temporary data directory, identity from headers,
 // with a fake publisher and a log the test can read.

@@ -110,9 +110,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 // queue, and reads the requests queue alone for a moment before it reads
 // the bets queue, so that what comes back is the message at fault, which the
 // broker sets aside at the limit, and not the batches around it. After a
-// while it ends, and the next session takes the full prefetch again.
+// while it ends, and the connection after it takes the full prefetch again.
 const (
-	carefulAfter = 10 * time.Second // a connection lost sooner makes the next session careful
+	carefulAfter = 10 * time.Second // a connection lost sooner makes the one after it careful
 	carefulProbe = time.Second      // how long a careful session reads requests alone
 	carefulFor   = 10 * time.Second // how long a careful session lasts
 )
