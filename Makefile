@@ -96,3 +96,7 @@ reset: ## Start a new draw: remove the stack's containers and its broker's and l
 .PHONY: test-compose
 test-compose: ## The compose deployment on a real docker engine, started (or installed) if none runs; at most 15 minutes
 	tools/docker/with-engine.sh $(GO) test -tags compose -count=1 -timeout 15m -v ./e2e/compose
+
+.PHONY: test-rabbitmq4
+test-rabbitmq4: ## The broker and end-to-end tests against RabbitMQ 4.x in a container (a docker engine started, or installed, if none runs)
+	tools/docker/with-engine.sh tools/docker/test-rabbitmq4.sh -timeout 20m

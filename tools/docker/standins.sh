@@ -61,8 +61,8 @@ current() {
   [ "$(docker image inspect -f '{{index .Config.Labels "lottery.standin.key"}}' "$1" 2>/dev/null)" = "$2" ]
 }
 
-# The stand-ins' inputs: this script and the build files beside it.
-self=$(find tools/docker -type f | sort | xargs cat | sha256sum | cut -c1-16)
+# The stand-ins' inputs: this script and their build files.
+self=$(find tools/docker/standins.sh tools/docker/rabbitmq tools/docker/golang tools/docker/static -type f | sort | xargs cat | sha256sum | cut -c1-16)
 work=$(mktemp -d)
 trap 'chmod -R u+w "$work" 2>/dev/null; rm -rf "$work"' EXIT
 
