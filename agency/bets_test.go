@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/loteria-nacional/pipeline/broker"
 )
@@ -145,33 +146,37 @@ func TestConfigBoundsTheBatchSize(t *testing.T) {
 }
 
 // TestRefusedCountsNacksOfOnePublish: a nack ends the run after maxNacks in
-// a row for the same publish; progress in between starts the count again,
-// and a lost connection is no nack.
+// a row for the same publish over nackPatience (a cluster electing a queue
+// leader nacks for a few seconds); progress in between starts the count
+// again, and a lost connection is no nack.
 func TestRefusedCountsNacksOfOnePublish(t *testing.T) {
 	nack := fmt.Errorf("%w: %w", broker.ErrConnectionLost, broker.ErrNacked)
 	a := &agent{cfg: config{batchSize: 10}, total: 30}
-	for i := 1; i < maxNacks; i++ {
-		if err := a.refused(nack); err != nil {
-			t.Fatalf("nack %d: %v; want the agency to try again", i, err)
+	now := time.Now()
+	second := func() time.Time { now = now.Add(time.Second); return now }
+	for i := 1; i <= 2*maxNacks; i++ {
+		if err := a.refused(nack, second()); err != nil {
+			t.Fatalf("nack %d, within %s: %v; want the agency to try again", i, nackPatience, err)
 		}
 	}
 	a.confirmed = 1 // batch 1 went through at last
-	if err := a.refused(nack); err != nil {
+	now = now.Add(nackPatience)
+	if err := a.refused(nack, second()); err != nil {
 		t.Fatalf("a nack after progress: %v; want the count started again", err)
 	}
-	if err := a.refused(broker.ErrConnectionLost); err != nil || a.nacks != 0 {
+	if err := a.refused(broker.ErrConnectionLost, second()); err != nil || a.nacks != 0 {
 		t.Fatalf("a lost connection: %v, nacks %d; want no error and the count reset", err, a.nacks)
 	}
 	var err error
-	for range maxNacks {
-		err = a.refused(nack)
+	for i := range maxNacks {
+		err = a.refused(nack, now.Add(time.Duration(i)*nackPatience/(maxNacks-1)))
 	}
-	if err == nil || !strings.Contains(err.Error(), "refused batch 2 3 times in a row") {
-		t.Errorf("after %d nacks of batch 2: %v; want the agency to stop, naming the batch", maxNacks, err)
+	if err == nil || !strings.Contains(err.Error(), "refused batch 2 3 times in a row, for 30s") {
+		t.Errorf("after %d nacks of batch 2 over %s: %v; want the agency to stop, naming the batch", maxNacks, nackPatience, err)
 	}
-	a.confirmed = 3
-	for range maxNacks {
-		err = a.refused(nack)
+	a.confirmed, a.nacks = 3, 0
+	for i := range maxNacks + 1 {
+		err = a.refused(nack, now.Add(time.Duration(i)*nackPatience))
 	}
 	if err == nil || !strings.Contains(err.Error(), "refused the finished event") {
 		t.Errorf("after nacks of the finished event: %v; want them named", err)

@@ -31,7 +31,6 @@ type config struct {
 	window         int
 	winnersTimeout time.Duration
 	topology       broker.Mode
-	user           string // stamped into the user-id of every message
 }
 
 func loadConfig(args []string, getenv func(string) string, stdout io.Writer) (config, error) {
@@ -51,7 +50,6 @@ func loadConfig(args []string, getenv func(string) string, stdout io.Writer) (co
 		winnersTimeout: time.Duration(v.Int("CLI_WINNERS_TIMEOUT_SECONDS", 0)) * time.Second,
 	}
 	c.broker = broker.Config{URL: v.String("AMQP_URL"), Name: fmt.Sprintf("agency-%d", c.id)}
-	c.user = broker.User(c.broker.URL)
 	if c.dataFile == defaultDataFile {
 		c.dataFile = fmt.Sprintf(".data/agency-%d.csv", c.id)
 	}

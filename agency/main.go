@@ -53,7 +53,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	}
 	log.WithFields(logrus.Fields{"archivo": cfg.dataFile, "apuestas": total}).Info("validacion_apuestas")
 
-	a := &agent{cfg: cfg, log: log, total: total, fingerprint: fingerprint}
+	a := &agent{cfg: cfg, log: log, total: total, fingerprint: fingerprint, dialer: broker.NewDialer(cfg.broker)}
 	var backoff broker.Backoff
 	for {
 		start := time.Now()
@@ -62,7 +62,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		case err == nil, ctx.Err() != nil:
 			return err
 		case errors.Is(err, broker.ErrConnectionLost):
-			if err := a.refused(err); err != nil {
+			if err := a.refused(err, time.Now()); err != nil {
 				return err
 			}
 			log.WithFields(logrus.Fields{logfmt.ResultKey: logfmt.InProgress, "error": err}).Info("reconexion")

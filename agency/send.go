@@ -25,35 +25,46 @@ type agent struct {
 	fingerprint string // of the file and batch size
 	confirmed   int    // batches 1…confirmed are confirmed by the broker
 	finished    bool   // the finished event is confirmed
-	nacks       int    // sessions in a row that ended in a nack, with nothing confirmed since
-	nackedAt    int    // confirmed when the last of them ended
+	dialer      *broker.Dialer
+	user        string    // of the broker connected to: the user-id of every message
+	nacks       int       // sessions in a row that ended in a nack, with nothing confirmed since
+	nackedAt    int       // confirmed when the last of them ended
+	nackedSince time.Time // when the first of them ended
 }
 
-// maxNacks is how many times in a row the broker may refuse (nack) the same
-// publish before the agency stops: a nack is an answer, not a lost
-// connection, and sending the same message again gets the same answer.
-const maxNacks = 3
+// The broker may refuse (nack) the same publish maxNacks times in a row, and
+// for nackPatience, before the agency stops. A quorum queue nacks while it
+// has no leader, for the seconds a cluster takes to elect one after losing a
+// node; a refusal that lasts is an answer, and sending the same message
+// again gets the same one.
+const (
+	maxNacks     = 3
+	nackPatience = 30 * time.Second
+)
 
-// refused is nil unless err, which ended a session, is the broker's nack of
-// the same publish maxNacks times in a row; then it says which and why.
-func (a *agent) refused(err error) error {
+// refused is nil unless err, which ended a session at now, is the broker's
+// nack of the same publish, maxNacks times in a row and for nackPatience;
+// then it says which and why.
+func (a *agent) refused(err error, now time.Time) error {
 	if !errors.Is(err, broker.ErrNacked) {
 		a.nacks = 0
 		return nil
 	}
-	if a.confirmed > a.nackedAt {
-		a.nacks = 0 // a nack of another publish
+	if a.nacks == 0 || a.confirmed > a.nackedAt {
+		a.nacks, a.nackedSince = 0, now // the first nack of this publish
 	}
 	a.nacks, a.nackedAt = a.nacks+1, a.confirmed
-	if a.nacks < maxNacks {
+	if a.nacks < maxNacks || now.Sub(a.nackedSince) < nackPatience {
 		return nil
 	}
 	what := fmt.Sprintf("batch %d", a.confirmed+1)
 	if a.confirmed == a.batches() {
 		what = "the finished event"
 	}
-	return fmt.Errorf("the broker refused %s %d times in a row (%w): it takes no message over its max_message_size, "+
-		"and this agency's largest batch is within the protocol's %d bytes, so the broker's limit is lower: raise it or lower CLI_BATCH_MAXAMOUNT", what, a.nacks, err, broker.MaxMessageBytes)
+	return fmt.Errorf("the broker refused %s %d times in a row, for %s (%w): a quorum queue refuses messages while most of its "+
+		"nodes are down, and a broker takes no message over its max_message_size; this agency's largest batch is within the protocol's %d bytes, "+
+		"so if every node runs, the broker's limit is lower: raise it or lower CLI_BATCH_MAXAMOUNT",
+		what, a.nacks, now.Sub(a.nackedSince).Round(time.Second), err, broker.MaxMessageBytes)
 }
 
 // batches is how many batches the agency's file makes.
@@ -64,10 +75,12 @@ func (a *agent) batches() int { return (a.total + a.cfg.batchSize - 1) / a.cfg.b
 // lost connection is published again on the next one; the lottery
 // recognises a batch it already holds.
 func (a *agent) session(ctx context.Context) (err error) {
-	conn, err := broker.Dial(ctx, a.cfg.broker, a.log)
+	c, err := a.dialer.Dial(ctx, a.log)
 	if err != nil {
 		return err
 	}
+	conn := c.Connection
+	a.user = broker.User(c.URL) // the user RabbitMQ checks each message's user-id against
 	lost := func(err error) error { return broker.MarkLost(conn, err) }
 	closing := logfmt.Closer(a.log, &err, conn.IsClosed)
 	defer closing("connection", conn.Close)
@@ -86,7 +99,7 @@ func (a *agent) session(ctx context.Context) (err error) {
 		}
 		failpoint.Hit("agency/before-finished")
 		fin := broker.Finished{Agency: a.cfg.id, Batches: a.confirmed, Bets: a.total, Fingerprint: a.fingerprint}.Publishing()
-		fin.UserId = a.cfg.user
+		fin.UserId = a.user
 		if err := pub.PublishConfirmed(ctx, broker.BetsExchange, broker.FinishedKey, fin); err != nil {
 			return lost(err)
 		}
@@ -118,7 +131,7 @@ func (a *agent) send(ctx context.Context, pub *broker.Publisher) error {
 			continue // confirmed on an earlier connection
 		}
 		msg := broker.Batch{Agency: a.cfg.id, Seq: seq, Bets: c.bets, Fingerprint: a.fingerprint, Body: c.body}.Publishing()
-		msg.UserId = a.cfg.user
+		msg.UserId = a.user
 		err := pub.Publish(ctx, broker.BetsExchange, broker.BatchKey, msg)
 		a.confirmed = from + pub.Confirmed()
 		if err != nil {
@@ -149,7 +162,7 @@ func (a *agent) askWinners(ctx context.Context, conn *amqp.Connection, pub *brok
 	}
 	a.log.WithField(logfmt.ResultKey, logfmt.InProgress).Info("espera_ganadores")
 	req := broker.WinnersRequest{Agency: a.cfg.id, Fingerprint: a.fingerprint}.Publishing()
-	req.UserId = a.cfg.user
+	req.UserId = a.user
 	body, err := client.Call(ctx, broker.RequestsExchange, broker.WinnersKey, req)
 	if errors.Is(err, context.DeadlineExceeded) {
 		return nil, fmt.Errorf("ask winners: no answer within %s (CLI_WINNERS_TIMEOUT_SECONDS)", a.cfg.winnersTimeout)

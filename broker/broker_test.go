@@ -8,12 +8,14 @@ import (
 	"net/url"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
 	amqp "github.com/rabbitmq/amqp091-go"
+	"github.com/sirupsen/logrus/hooks/test"
 	"go.uber.org/goleak"
 
 	"github.com/loteria-nacional/pipeline/broker"
@@ -44,15 +46,15 @@ func publisher(t *testing.T, conn *amqp.Connection, window int) *broker.Publishe
 func setup(t *testing.T) (string, *amqp.Connection) {
 	t.Helper()
 	url := brokertest.Vhost(t)
-	conn, err := broker.Dial(ctx(t), broker.Config{URL: url, Name: t.Name()}, logfmt.Discard())
+	c, err := broker.Dial(ctx(t), broker.Config{URL: url, Name: t.Name()}, logfmt.Discard())
 	if err != nil {
 		t.Fatalf("%v; %s", err, brokertest.HowToStart)
 	}
-	t.Cleanup(func() { conn.Close() })
-	if err := broker.ForAgencies(1, 2).Apply(conn, broker.Declare); err != nil {
+	t.Cleanup(func() { c.Close() })
+	if err := broker.ForAgencies(1, 2).Apply(c.Connection, broker.Declare); err != nil {
 		t.Fatal(err)
 	}
-	return url, conn
+	return url, c.Connection
 }
 
 func TestTopologyDeclareIsIdempotentAndVerifies(t *testing.T) {
@@ -477,5 +479,49 @@ func TestReplyQueueHasOneActiveConsumer(t *testing.T) {
 	}
 	if err := errors.Join(first.Cancel(), second.Cancel()); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestURLListsAreRedactedWhole: every password of a list is masked, and the
+// user is the first URL's.
+func TestURLListsAreRedactedWhole(t *testing.T) {
+	list := "amqp://agency-1:first-secret@node1:5672/lottery, amqp://agency-1:second-secret@node2:5672/lottery"
+	if got := broker.URLs(list); len(got) != 2 || !strings.HasPrefix(got[1], "amqp://agency-1:second-secret@node2") {
+		t.Errorf("URLs = %q; want both URLs, trimmed", got)
+	}
+	for name, got := range map[string]string{"Redact": broker.Redact(list), "Where": broker.Where(list)} {
+		if strings.Contains(got, "secret") || !strings.Contains(got, "node1:5672/lottery") || !strings.Contains(got, "node2:5672/lottery") {
+			t.Errorf("%s(list) = %q; want both brokers and no password", name, got)
+		}
+	}
+	if got := broker.User(list); got != "agency-1" {
+		t.Errorf("User(list) = %q; want agency-1", got)
+	}
+}
+
+// TestDialerTriesTheNodesInTurn: a Dialer connects to the first broker of
+// its list that answers, and after that starts with the next one, so that a
+// program whose connection is lost tries the other nodes first.
+func TestDialerTriesTheNodesInTurn(t *testing.T) {
+	live := brokertest.Vhost(t)
+	dead := "amqp://guest:guest@127.0.0.1:" + strconv.Itoa(brokertest.FreePort(t)) + "/"
+	d := broker.NewDialer(broker.Config{URL: dead + "," + live, MaxBackoff: 10 * time.Millisecond})
+	log, hook := test.NewNullLogger()
+	for round := 1; round <= 2; round++ {
+		hook.Reset()
+		c, err := d.Dial(ctx(t), log)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.Close()
+		var nodes []string
+		for _, e := range hook.AllEntries() {
+			nodes = append(nodes, fmt.Sprint(e.Data["nodo"]))
+		}
+		// The first round starts at node 1; the second after node 2, where it
+		// connected: at node 1 again, which fails, then node 2.
+		if want := []string{"1/2", "2/2"}; c.URL != live || !slices.Equal(nodes, want) {
+			t.Errorf("round %d: connected to %s trying nodes %v; want %s after %v", round, broker.Redact(c.URL), nodes, broker.Redact(live), want)
+		}
 	}
 }

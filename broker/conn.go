@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/url"
+	"strings"
 	"syscall"
 	"time"
 
@@ -18,30 +19,66 @@ import (
 
 // Config says how to reach the broker.
 type Config struct {
-	URL  string // amqp://user:pass@host:port/vhost
+	// URL is the broker's URL, amqp://user:pass@host:port/vhost, or the
+	// URLs of several nodes of a cluster separated by commas, each complete.
+	URL  string
 	Name string // connection name shown in the management UI
 
 	// DialAttempts bounds how many times Dial tries before giving up while
-	// the broker does not answer yet; 0 means 30.
+	// no broker answers yet; 0 means 30.
 	DialAttempts int
 	// MaxBackoff caps the wait between attempts; 0 means 5s.
 	MaxBackoff time.Duration
 }
 
-// Redact returns rawURL with any password masked, for logs.
-func Redact(rawURL string) string {
-	u, err := url.Parse(rawURL)
-	if err != nil {
-		return "(unparsable URL)"
+// URLs are the broker URLs that a Config's URL lists.
+func URLs(raw string) []string {
+	var urls []string
+	for _, u := range strings.Split(raw, ",") {
+		if u = strings.TrimSpace(u); u != "" {
+			urls = append(urls, u)
+		}
 	}
-	return u.Redacted()
+	return urls
 }
 
-// User is the user name in rawURL ("guest" when it names none, as amqp091
-// assumes). Agencies stamp it into the user-id property of what they
-// publish; RabbitMQ refuses a message whose user-id is not the connection's.
-func User(rawURL string) string {
-	u, err := url.Parse(rawURL)
+// Redact returns the URLs of raw with their passwords masked, for logs.
+func Redact(raw string) string {
+	return eachURL(raw, func(u *url.URL) string { return u.Redacted() })
+}
+
+// Where is the URLs of raw without their users and passwords: the brokers
+// and vhosts, for messages that name the user apart.
+func Where(raw string) string {
+	return eachURL(raw, func(u *url.URL) string {
+		u.User = nil
+		return u.String()
+	})
+}
+
+func eachURL(raw string, show func(*url.URL) string) string {
+	var out []string
+	for _, s := range URLs(raw) {
+		u, err := url.Parse(s)
+		if err != nil {
+			out = append(out, "(unparsable URL)")
+			continue
+		}
+		out = append(out, show(u))
+	}
+	return strings.Join(out, ",")
+}
+
+// User is the user name of the first URL in raw ("guest" when it names
+// none, as amqp091 assumes). Agencies stamp the user of the URL they are
+// connected to into the user-id property of what they publish; RabbitMQ
+// refuses a message whose user-id is not the connection's.
+func User(raw string) string {
+	urls := URLs(raw)
+	if len(urls) == 0 {
+		return "guest"
+	}
+	u, err := url.Parse(urls[0])
 	if err != nil || u.User == nil || u.User.Username() == "" {
 		return "guest"
 	}
@@ -58,39 +95,57 @@ const LoginAttempts = 3
 // retrying will not help.
 var ErrLoginRefused = errors.New("login refused")
 
-// Where is rawURL without its user and password: the broker and vhost, for
-// messages that name the user apart.
-func Where(rawURL string) string {
-	u, err := url.Parse(rawURL)
-	if err != nil {
-		return "(unparsable URL)"
-	}
-	u.User = nil
-	return u.String()
+// Conn is a connection to one of the brokers a Config lists.
+type Conn struct {
+	*amqp.Connection
+	URL string // the broker's URL, user and password included
 }
 
-// Dial connects to the broker, retrying with a growing, capped backoff while
-// it does not answer; each failed attempt is logged as in_progress. It gives
-// up after cfg.DialAttempts attempts, after LoginAttempts refused logins in a
-// row ([ErrLoginRefused]), or when ctx ends.
-func Dial(ctx context.Context, cfg Config, log logrus.FieldLogger) (*amqp.Connection, error) {
-	attempts := cfg.DialAttempts
+// A Dialer connects to the brokers a Config lists, one at a time. Each Dial
+// starts with the broker after the one it connected to last, so that a
+// program whose connection is lost tries the other nodes of its cluster
+// first, and comes round to the lost one in turn.
+type Dialer struct {
+	cfg  Config
+	urls []string
+	next int // the broker to try first
+}
+
+// NewDialer is a Dialer of the brokers cfg lists.
+func NewDialer(cfg Config) *Dialer { return &Dialer{cfg: cfg, urls: URLs(cfg.URL)} }
+
+// Dial connects to the one broker of cfg.URL, or to the first of its list
+// that answers: see Dialer.
+func Dial(ctx context.Context, cfg Config, log logrus.FieldLogger) (*Conn, error) {
+	return NewDialer(cfg).Dial(ctx, log)
+}
+
+// Dial connects to the brokers in turn, retrying with a growing, capped
+// backoff while none answers; each failed attempt is logged as in_progress,
+// and the connection made names its broker. It gives up after
+// cfg.DialAttempts attempts, after LoginAttempts refused logins in a row
+// ([ErrLoginRefused]), or when ctx ends.
+func (d *Dialer) Dial(ctx context.Context, log logrus.FieldLogger) (*Conn, error) {
+	if len(d.urls) == 0 {
+		return nil, fmt.Errorf("no broker URL in %q", Redact(d.cfg.URL))
+	}
+	attempts := d.cfg.DialAttempts
 	if attempts <= 0 {
 		attempts = 30
 	}
-	maxWait := cfg.MaxBackoff
+	maxWait := d.cfg.MaxBackoff
 	if maxWait <= 0 {
 		maxWait = 5 * time.Second
 	}
 	props := amqp.NewConnectionProperties()
-	props.SetClientConnectionName(cfg.Name)
+	props.SetClientConnectionName(d.cfg.Name)
 	acfg := amqp.Config{
 		Properties: props,
 		Heartbeat:  10 * time.Second,
 		Locale:     "en_US",
 		Dial: func(network, addr string) (net.Conn, error) {
-			d := net.Dialer{Timeout: 10 * time.Second}
-			conn, err := d.DialContext(ctx, network, addr)
+			nd := net.Dialer{Timeout: 10 * time.Second}
+			conn, err := nd.DialContext(ctx, network, addr)
 			if err != nil {
 				return nil, err
 			}
@@ -101,10 +156,14 @@ func Dial(ctx context.Context, cfg Config, log logrus.FieldLogger) (*amqp.Connec
 	wait := 250 * time.Millisecond
 	refused := 0
 	for attempt := 1; ; attempt++ {
-		conn, err := amqp.DialConfig(cfg.URL, acfg)
+		i := d.next % len(d.urls)
+		d.next = i + 1
+		target := d.urls[i]
+		node := fmt.Sprintf("%d/%d", i+1, len(d.urls))
+		conn, err := amqp.DialConfig(target, acfg)
 		if err == nil {
-			log.WithField("url", Redact(cfg.URL)).Info("conexion_broker")
-			return conn, nil
+			log.WithFields(logrus.Fields{"url": Redact(target), "nodo": node}).Info("conexion_broker")
+			return &Conn{Connection: conn, URL: target}, nil
 		}
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
@@ -115,14 +174,15 @@ func Dial(ctx context.Context, cfg Config, log logrus.FieldLogger) (*amqp.Connec
 			refused = 0
 		}
 		if refused >= LoginAttempts {
-			return nil, fmt.Errorf("%w: the broker at %s refused user %q %d times: %w", ErrLoginRefused, Where(cfg.URL), User(cfg.URL), refused, err)
+			return nil, fmt.Errorf("%w: the broker at %s refused user %q %d times: %w", ErrLoginRefused, Where(target), User(target), refused, err)
 		}
 		if attempt >= attempts {
-			return nil, fmt.Errorf("connect to %s: gave up after %d attempts: %w", Redact(cfg.URL), attempt, err)
+			return nil, fmt.Errorf("connect to %s: gave up after %d attempts: %w", Redact(d.cfg.URL), attempt, err)
 		}
 		log.WithFields(logrus.Fields{
 			logfmt.ResultKey: logfmt.InProgress,
-			"url":            Redact(cfg.URL),
+			"url":            Redact(target),
+			"nodo":           node,
 			"intento":        attempt,
 			"error":          err,
 		}).Info("conexion_broker")

@@ -72,11 +72,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		}
 		return err
 	}
+	dialer := broker.NewDialer(cfg.broker)
 	var backoff broker.Backoff
 	careful := false
 	for {
 		start := time.Now()
-		err := session(ctx, cfg, l, log, careful)
+		err := session(ctx, cfg, dialer, l, log, careful)
 		switch {
 		case err == nil:
 			return nil // stopped by SIGTERM
@@ -134,11 +135,12 @@ const requestsPrefetch = 16
 // recovery would ack its tag on the new channel, where tags restart at 1 and
 // name other messages. We reconnect ourselves instead: new connection, new
 // channels, and old deliveries fail to ack harmlessly.
-func session(ctx context.Context, cfg config, l *lottery, log logrus.FieldLogger, careful bool) (err error) {
-	conn, err := broker.Dial(ctx, cfg.broker, log)
+func session(ctx context.Context, cfg config, dialer *broker.Dialer, l *lottery, log logrus.FieldLogger, careful bool) (err error) {
+	c, err := dialer.Dial(ctx, log)
 	if err != nil {
 		return err
 	}
+	conn := c.Connection
 	// lost marks an error that came with the connection going away, before
 	// the deferred closes below close it on purpose.
 	lost := func(err error) error { return broker.MarkLost(conn, err) }

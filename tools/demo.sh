@@ -9,8 +9,9 @@ agencies=${AGENCIES:-5}
 vhost=${DEMO_VHOST:-lottery-demo}
 api=${RABBITMQ_API:-http://localhost:15672}
 auth="${RABBITMQ_USER:-guest}:${RABBITMQ_PASS:-guest}"
-base=$(sed -E 's|^(amqps?://[^/]*).*|\1|' <<<"${AMQP_URL:-amqp://guest:guest@localhost:5672/}")
-export AMQP_URL="$base/$vhost"
+# Every URL of AMQP_URL (a list, for the nodes of a cluster) on the demo's vhost.
+AMQP_URL=$(tr ',' '\n' <<<"${AMQP_URL:-amqp://guest:guest@localhost:5672/}" | sed -E "s|^ *(amqps?://[^/]*).*|\1/$vhost|" | paste -sd, -)
+export AMQP_URL
 
 # A new draw: fresh vhost, empty data directory.
 curl -fsS -u "$auth" -X DELETE "$api/api/vhosts/$vhost" -o /dev/null 2>/dev/null || true

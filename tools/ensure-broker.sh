@@ -8,7 +8,10 @@ set -euo pipefail
 
 AMQP_URL=${AMQP_URL:-amqp://guest:guest@localhost:5672/}
 RABBITMQ_API=${RABBITMQ_API:-http://localhost:15672}
-hostport=${AMQP_URL#*://}
+# AMQP_URL may list the nodes of a cluster, separated by commas: the first
+# is the one this script would start.
+first=${AMQP_URL%%,*}
+hostport=${first#*://}
 hostport=${hostport#*@}
 hostport=${hostport%%/*}
 host=${hostport%%:*}

@@ -10,6 +10,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/loteria-nacional/pipeline/broker"
 )
 
 // Client sends requests to the management API at API as the user of an
@@ -22,7 +24,11 @@ type Client struct {
 
 // For is a client of the API at api, as the user that amqpURL names.
 func For(api, amqpURL string) (*Client, error) {
-	u, err := url.Parse(amqpURL)
+	urls := broker.URLs(amqpURL)
+	if len(urls) == 0 {
+		return nil, fmt.Errorf("AMQP URL %q names no broker", amqpURL)
+	}
+	u, err := url.Parse(urls[0])
 	if err != nil {
 		return nil, fmt.Errorf("AMQP URL: %w", err)
 	}
@@ -56,7 +62,8 @@ func (c *Client) Do(method, path, body string) ([]byte, error) {
 }
 
 // NewVhost makes the vhost name, with every permission for the client's
-// user, and returns amqpURL with that vhost in its path.
+// user, and returns amqpURL with that vhost in its path (in each URL's, when
+// it lists the nodes of a cluster).
 func (c *Client) NewVhost(amqpURL, name string) (string, error) {
 	vhost := "/api/vhosts/" + url.PathEscape(name)
 	if _, err := c.Do(http.MethodPut, vhost, ""); err != nil {
@@ -66,12 +73,16 @@ func (c *Client) NewVhost(amqpURL, name string) (string, error) {
 	if _, err := c.Do(http.MethodPut, perm, `{"configure":".*","write":".*","read":".*"}`); err != nil {
 		return "", err
 	}
-	u, err := url.Parse(amqpURL)
-	if err != nil {
-		return "", err
+	var urls []string
+	for _, raw := range broker.URLs(amqpURL) {
+		u, err := url.Parse(raw)
+		if err != nil {
+			return "", err
+		}
+		u.Path, u.RawPath = "/"+name, ""
+		urls = append(urls, u.String())
 	}
-	u.Path, u.RawPath = "/"+name, ""
-	return u.String(), nil
+	return strings.Join(urls, ","), nil
 }
 
 // DeleteVhost removes the vhost name and everything in it.

@@ -68,7 +68,7 @@ func runBaseline(o options, v *vhosts, p *pipelineResult) (*baselineResult, erro
 	for i := range body {
 		body[i] = 'a' + byte(i%26)
 	}
-	beam := brokerPID(amqpURL)
+	beam := brokerPIDs(amqpURL)
 	cpu0 := cpuSeconds(beam)
 	start := time.Now()
 	for i := 0; i < res.messages; i++ {

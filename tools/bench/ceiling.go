@@ -45,7 +45,7 @@ func runCeiling(o options, v *vhosts, w workload) (*ceilingResult, error) {
 	go func() { consumed <- drain(c.Deliveries(), w.batches+len(w.files), o.group) }()
 
 	l := &launcher{bin: o.bin, amqpURL: amqpURL}
-	beam := brokerPID(amqpURL)
+	beam := brokerPIDs(amqpURL)
 	cpu0 := cpuSeconds(beam)
 	start := time.Now()
 	stopping := false // guarded by l.mu: after the SIGTERM, lines are not news

@@ -7,7 +7,20 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+
+	"github.com/loteria-nacional/pipeline/broker"
 )
+
+// brokerPIDs finds the local processes that listen on the AMQP ports of
+// amqpURL's brokers (RabbitMQ's beam.smp, one a node), through /proc; 0 for
+// one that is not local.
+func brokerPIDs(amqpURL string) []int {
+	var pids []int
+	for _, u := range broker.URLs(amqpURL) {
+		pids = append(pids, brokerPID(u))
+	}
+	return pids
+}
 
 // brokerPID finds the local process that listens on the AMQP port of
 // amqpURL (RabbitMQ's beam.smp), through /proc; 0 when it is not local.
@@ -45,8 +58,17 @@ func brokerPID(amqpURL string) int {
 	return 0
 }
 
-// cpuSeconds is the user and system CPU time pid has used so far.
-func cpuSeconds(pid int) float64 {
+// cpuSeconds is the user and system CPU time the processes have used so far.
+func cpuSeconds(pids []int) float64 {
+	total := 0.0
+	for _, pid := range pids {
+		total += processCPU(pid)
+	}
+	return total
+}
+
+// processCPU is the user and system CPU time pid has used so far.
+func processCPU(pid int) float64 {
 	if pid == 0 {
 		return 0
 	}

@@ -46,13 +46,13 @@ func (v *vhosts) dial(name string) (ctx context.Context, conn *amqp.Connection, 
 		return nil, nil, "", nil, err
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
-	conn, err = broker.Dial(ctx, broker.Config{URL: amqpURL, Name: name}, logfmt.Discard())
+	c, err := broker.Dial(ctx, broker.Config{URL: amqpURL, Name: name}, logfmt.Discard())
 	if err != nil {
 		cancel()
 		drop()
 		return nil, nil, "", nil, err
 	}
-	return ctx, conn, amqpURL, func() { conn.Close(); cancel(); drop() }, nil
+	return ctx, c.Connection, amqpURL, func() { c.Close(); cancel(); drop() }, nil
 }
 
 func generate(o options) ([]string, error) {
@@ -192,7 +192,7 @@ func runPipeline(o options, v *vhosts, w workload) (*pipelineResult, error) {
 		return nil, fmt.Errorf("the lottery was not ready within a minute")
 	}
 
-	beam := brokerPID(amqpURL)
+	beam := brokerPIDs(amqpURL)
 	cpu0 := cpuSeconds(beam)
 	res.start = time.Now()
 	agencies, err := l.startAgencies(o, files, func(i int, line string, at time.Time) {
