@@ -79,6 +79,8 @@ docker-image: ## Build the lottery image and the one image every agency runs
 docker-compose-up: compose data ## Start RabbitMQ, the lottery and AGENCIES agencies (writes the compose file and .data first, checks the host ports)
 	tools/docker/preflight.sh ports
 	docker compose build lottery agency1
+	docker compose up -d --no-build --wait rabbitmq
+	tools/docker/preflight.sh queues
 	docker compose up -d --no-build
 
 .PHONY: docker-compose-down

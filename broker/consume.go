@@ -27,7 +27,7 @@ func Consume(conn *amqp.Connection, queue string, prefetch int) (*Consumer, erro
 	if err != nil {
 		return nil, fmt.Errorf("open consumer channel for %q: %w", queue, err)
 	}
-	// global=false: the limit is per consumer on both classic and quorum queues.
+	// global=false: the limit is per consumer (quorum queues have no other).
 	prefetch = max(prefetch, 1) // 0 would mean no limit, and an unbounded buffer
 	if err := ch.Qos(prefetch, 0, false); err != nil {
 		ch.Close()

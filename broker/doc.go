@@ -5,19 +5,18 @@
 //
 // # Topology
 //
-// Everything is durable. The lottery's queues, lottery.bets and
-// lottery.requests, are quorum queues with an explicit delivery limit
-// (DeliveryLimit) and dead-letter exchange, dead-lettering at least once: a
-// message the lottery cannot even receive is set aside by the broker (see
-// limits.go). The other queues are classic queues with version 2 storage.
-// Every queue is declared with an explicit x-queue-type (RabbitMQ 3.10 and
-// 4.x both take these arguments; in 4.x version 2 is the only classic
-// storage).
+// Everything is durable, and every queue is a quorum queue, replicated on a
+// cluster: the queues the programs read (lottery.bets, lottery.requests,
+// agency.N.winners) with an explicit delivery limit (DeliveryLimit) and the
+// dead-letter exchange, dead-lettering at least once, so that a message a
+// program cannot even receive is set aside by the broker (see limits.go);
+// the queues people read (dead-letter, unrouted) with a delivery limit no
+// number of peeks reaches. RabbitMQ 3.10 and 4.x take these arguments alike.
 //
 //	exchange   kind    routing key          queue               consumer
 //	bets       direct  batch, finished      lottery.bets        lottery
 //	requests   direct  winners              lottery.requests    lottery
-//	winners    direct  agency.N.winners     agency.N.winners    agency N (single active consumer)
+//	winners    direct  agency.N.winners     agency.N.winners    agency N
 //	dead-letter fanout  (any)               dead-letter         a person, in the management UI
 //	unrouted   fanout  (any)                unrouted            a person, in the management UI
 //

@@ -30,13 +30,18 @@ const (
 	// without its headers, which a copy could not carry.
 	MaxHeaders     = 16
 	MaxHeaderBytes = 4 << 10
-	// DeliveryLimit is how many times the broker delivers a message of the
-	// lottery's queues before it dead-letters the message itself, to the
-	// dead-letter exchange with its x-death record: a message the lottery
-	// cannot even receive (amqp091-go closes the connection on headers it
-	// cannot decode) stops coming back. Well above any count a valid message
-	// reaches through lottery restarts and peeks in the management UI.
+	// DeliveryLimit is how many times the broker delivers a message of a
+	// queue the programs read (the lottery's, an agency's replies) before
+	// it dead-letters the message itself, to the dead-letter exchange with
+	// its x-death record: a message a program cannot even receive (amqp091-go
+	// closes the connection on headers it cannot decode) stops coming back.
+	// Well above any count a valid message reaches through restarts and
+	// peeks in the management UI.
 	DeliveryLimit = 50
+	// KeptDeliveryLimit is the delivery limit of the queues people read
+	// (dead-letter, unrouted), which dead-letter nothing: far beyond any
+	// number of peeks.
+	KeptDeliveryLimit = 1_000_000
 )
 
 // CheckHeaders says whether h is within MaxHeaders and MaxHeaderBytes.

@@ -81,11 +81,9 @@ func ParseMode(s string) (Mode, error) {
 	return "", fmt.Errorf("topology mode %q: want %q or %q", s, Declare, Verify)
 }
 
-func classic() amqp.Table { return amqp.Table{"x-queue-type": "classic", "x-queue-version": int32(2)} }
-
-// quorum is the lottery's queues: after DeliveryLimit deliveries the broker
-// dead-letters a message to the dead-letter exchange, at least once (which
-// needs reject-publish overflow; with no length limit set it never
+// quorum is a queue the programs read: after DeliveryLimit deliveries the
+// broker dead-letters a message to the dead-letter exchange, at least once
+// (which needs reject-publish overflow; with no length limit set it never
 // applies). The limit is explicit: RabbitMQ 4.x would put 20, and 3.10
 // drops a message at its first return under a limit of -1.
 func quorum() amqp.Table {
@@ -96,6 +94,13 @@ func quorum() amqp.Table {
 		"x-dead-letter-strategy": "at-least-once",
 		"x-overflow":             "reject-publish",
 	}
+}
+
+// kept is a queue people read in the management UI (dead-letter,
+// unrouted): a peek counts as a delivery, so its limit is one no person
+// reaches, and a message is never dropped for being looked at.
+func kept() amqp.Table {
+	return amqp.Table{"x-queue-type": "quorum", "x-delivery-limit": int32(KeptDeliveryLimit)}
 }
 
 func routed() amqp.Table { return amqp.Table{"alternate-exchange": UnroutedExchange} }
@@ -115,8 +120,8 @@ func ForAgencies(agencies ...int) Topology {
 		Queues: []Queue{
 			{BetsQueue, quorum()},
 			{RequestsQueue, quorum()},
-			{DeadQueue, classic()},
-			{UnroutedQueue, classic()},
+			{DeadQueue, kept()},
+			{UnroutedQueue, kept()},
 		},
 		Bindings: []Binding{
 			{BetsExchange, BetsQueue, BatchKey},
@@ -127,10 +132,10 @@ func ForAgencies(agencies ...int) Topology {
 		},
 	}
 	for _, id := range agencies {
+		// No single active consumer: a quorum queue with one refuses
+		// basic.get, a peek in the management UI.
 		q := ReplyQueue(id)
-		args := classic()
-		args["x-single-active-consumer"] = true
-		t.Queues = append(t.Queues, Queue{q, args})
+		t.Queues = append(t.Queues, Queue{q, quorum()})
 		t.Bindings = append(t.Bindings, Binding{WinnersExchange, q, q})
 	}
 	return t

@@ -4,6 +4,7 @@ package compose
 
 import (
 	"bufio"
+	"encoding/json"
 	"errors"
 	"io"
 	"net"
@@ -37,6 +38,7 @@ func TestCompose(t *testing.T) {
 		{"a second up continues the draw", (*stack).secondUp},
 		{"another number of agencies is refused on the same draw", (*stack).otherAgencyCount},
 		{"make reset starts a new draw and keeps .data", (*stack).reset},
+		{"a volume with classic queues is refused before the programs start", (*stack).classicQueues},
 		{"three agencies get their winners", (*stack).threeAgencies},
 		{"new passwords take effect at the next up", (*stack).newPasswords},
 	}
@@ -247,6 +249,41 @@ func (s *stack) reset(t *testing.T) {
 	if b, err := os.ReadFile(native); err != nil || string(b) != "kept\n" {
 		t.Errorf("the native demo's %s after make reset: %q, %v; want it kept", native, b, err)
 	}
+}
+
+func (s *stack) classicQueues(t *testing.T) {
+	// The broker's volume as a version with classic queues left it.
+	s.mustMake(t, 3, "compose")
+	path := filepath.Join(s.dir, "definitions.json")
+	current := fileBytes(t, path)
+	var defs map[string]any
+	if err := json.Unmarshal(current, &defs); err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range defs["queues"].([]any) {
+		q.(map[string]any)["arguments"] = map[string]any{"x-queue-type": "classic"}
+	}
+	old, _ := json.Marshal(defs)
+	if err := os.WriteFile(path, old, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s.must(t, "docker", "compose", "up", "-d", "--no-build", "--wait", "rabbitmq")
+	s.must(t, "docker", "compose", "down")
+	if err := os.WriteFile(path, current, 0o644); err != nil {
+		t.Fatal(err)
+	}
+
+	out, err := s.make(t, 3, "docker-compose-up")
+	want := []string{"classic queues made by an earlier version", "lottery.bets", "make reset"}
+	if err == nil || !containsAll(out, want) {
+		t.Errorf("make docker-compose-up on a volume with classic queues: %v\n%s\nwant it refused, saying %q", err, out, want)
+	}
+	for _, c := range s.containers(t) {
+		if c.Service != "rabbitmq" {
+			t.Errorf("%s was started; want only the broker", c.Service)
+		}
+	}
+	s.mustMake(t, 3, "reset")
 }
 
 func (s *stack) threeAgencies(t *testing.T) {

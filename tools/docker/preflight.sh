@@ -6,6 +6,8 @@
 #   preflight.sh ports    the broker's host ports are free, or held by this
 #                         stack's own broker (make docker-compose-up)
 #   preflight.sh stopped  no container of the stack runs (make passwords)
+#   preflight.sh queues   the running broker's queues are quorum queues, not
+#                         classic ones left by an earlier version
 #
 # A host port is read as docker compose reads it: from the environment, else
 # from .env, else its default.
@@ -49,8 +51,24 @@ stopped() {
   fi
 }
 
+# queues asks the broker's management API for the vhost's queues: a volume
+# made by a version whose queues were classic keeps them so (an import never
+# converts a queue, and the programs' passive check cannot see a type).
+queues() {
+  local port password json classic
+  port=$(setting MANAGEMENT_PORT 15672)
+  password=$(setting ADMIN_PASSWORD admin-demo)
+  json=$(curl -fsS -u "admin:$password" "http://127.0.0.1:$port/api/queues/lottery?columns=name,type") ||
+    fail docker_compose_up "the broker's management API at 127.0.0.1:$port did not answer the admin user: see make docker-compose-logs"
+  classic=$(tr '}' '\n' <<<"$json" | sed -nE '/"type":"classic"/s/.*"name":"([^"]+)".*/\1/p' | paste -sd, -)
+  if [ -n "$classic" ]; then
+    fail docker_compose_up "the broker's data (its volume) holds classic queues made by an earlier version ($classic), which this version needs as quorum queues and RabbitMQ cannot convert: start a new draw with make reset, then make docker-compose-up; only the broker was started"
+  fi
+}
+
 case "${1:-}" in
   ports) ports ;;
   stopped) stopped ;;
-  *) echo "usage: $0 ports|stopped" >&2; exit 2 ;;
+  queues) queues ;;
+  *) echo "usage: $0 ports|stopped|queues" >&2; exit 2 ;;
 esac
