@@ -28,13 +28,27 @@ broker: ## Make sure RabbitMQ and its management API answer (start or install it
 demo: data broker ## Run the lottery and the agencies natively on a fresh vhost; prints each agency's winners
 	AGENCIES=$(AGENCIES) tools/demo.sh $(BIN)
 
+.PHONY: cluster
+cluster: ## Start a three-node RabbitMQ cluster on this machine (AMQP 5701-5703, UI 15701-15703, data in .cluster/)
+	$(GO) build -o $(BIN)/ ./tools/cluster
+	$(BIN)/cluster up
+
+.PHONY: cluster-down
+cluster-down: ## Stop the three-node cluster
+	$(GO) build -o $(BIN)/ ./tools/cluster
+	$(BIN)/cluster down
+
+.PHONY: demo-cluster
+demo-cluster: data cluster ## The demo on the three-node cluster, losing the node every program is on mid-run
+	AGENCIES=$(AGENCIES) tools/demo-cluster.sh $(BIN)
+
 .PHONY: test
 test: broker ## Run every test (unit, broker integration, end to end) with -race against a real RabbitMQ
 	$(GO) vet ./...
 	$(GO) test -race -count=1 -timeout 20m ./...
 
 .PHONY: test-faults
-test-faults: broker ## Fault-injection suite: random kills, SIGTERMs, failpoints and broker outages (FAULT_SEED, FAULT_ROUNDS, FAULT_BETS, FAULT_COUNT)
+test-faults: broker ## Fault-injection suite: random kills, SIGTERMs, failpoints and broker outages, on a node and on a cluster (FAULT_SEED, FAULT_ROUNDS, FAULT_CLUSTER_ROUNDS, FAULT_BETS, FAULT_COUNT)
 	$(GO) test -race -tags faults -run TestFaults -count=1 -timeout 25m -v ./e2e 2>&1 | grep -v 'harness_test.go.*result: success' ; test $${PIPESTATUS[0]} -eq 0
 
 .PHONY: bench
@@ -45,7 +59,7 @@ bench: build broker ## Benchmark the pipeline against a raw baseline (BENCH_BETS
 
 # Pinned, and fetched and built by go run: nothing to install.
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
-ALL_TAGS := failpoints,faults,compose
+ALL_TAGS := failpoints,faults,compose,cluster
 
 .PHONY: lint
 lint: ## go mod tidy -diff, gofmt, go vet and staticcheck, over the code of every build tag
@@ -94,6 +108,10 @@ docker-compose-logs: ## Follow the logs of every container
 .PHONY: reset
 reset: ## Start a new draw: remove the stack's containers and its broker's and lottery's volumes (not .data/)
 	docker compose down -v --remove-orphans
+
+.PHONY: test-cluster
+test-cluster: broker ## Failover on private three-node clusters: a node lost mid-run, three ways
+	$(GO) test -race -tags cluster -run TestCluster -count=1 -timeout 12m -v ./e2e 2>&1 | grep -v 'harness_test.go.*result: success' ; test $${PIPESTATUS[0]} -eq 0
 
 .PHONY: test-compose
 test-compose: ## The compose deployment on a real docker engine, started (or installed) if none runs; at most 15 minutes

@@ -39,8 +39,14 @@ import (
 // messages are known by their ids (hostile-…): the only failures the round
 // may log are their refusals.
 //
-// FAULT_SEED (default: the clock), FAULT_ROUNDS (5), FAULT_BETS (bets per
-// agency, 40000: 200,000 in all) and FAULT_COUNT (faults per round, 12).
+// Then cluster rounds do it all again on a private three-node cluster, every
+// program given every node, with faults on any one node at a time: its
+// Erlang VM killed as a machine that is lost, or the node stopped, or its
+// application, each then started again; or its connections closed.
+//
+// FAULT_SEED (default: the clock), FAULT_ROUNDS (single-node rounds, 5),
+// FAULT_CLUSTER_ROUNDS (1), FAULT_BETS (bets per agency, 40000: 200,000 in
+// all) and FAULT_COUNT (faults per round, 12).
 
 var lotteryFailpoints = []string{
 	"store/torn", "lottery/stored-before-sync", "lottery/synced-before-journal",
@@ -56,8 +62,28 @@ func envInt(name string, def int) int {
 }
 
 type tally struct {
-	kills, terms, restarts, failpoints, closes, appRestarts, nodeRestarts, hostile int
-	betsChecked, duplicates, lost                                                  int
+	kills, terms, restarts, failpoints, closes, appRestarts, nodeRestarts, nodeKills, hostile int
+	betsChecked, duplicates, lost                                                             int
+}
+
+func (t *tally) add(o tally) {
+	t.kills += o.kills
+	t.terms += o.terms
+	t.restarts += o.restarts
+	t.failpoints += o.failpoints
+	t.closes += o.closes
+	t.appRestarts += o.appRestarts
+	t.nodeRestarts += o.nodeRestarts
+	t.nodeKills += o.nodeKills
+	t.hostile += o.hostile
+	t.betsChecked += o.betsChecked
+	t.duplicates += o.duplicates
+	t.lost += o.lost
+}
+
+func (t tally) String() string {
+	return fmt.Sprintf("SIGKILLs %d, SIGTERMs %d, failpoint stops %d, restarts %d, connections closed %d, app restarts %d, node restarts %d, node kills %d, hostile messages %d",
+		t.kills, t.terms, t.failpoints, t.restarts, t.closes, t.appRestarts, t.nodeRestarts, t.nodeKills, t.hostile)
 }
 
 // hostileMessages are what the fault suite's hostile sender sends, by name:
@@ -97,38 +123,40 @@ func TestFaults(t *testing.T) {
 	if v, err := strconv.ParseUint(os.Getenv("FAULT_SEED"), 10, 64); err == nil {
 		seed = v
 	}
-	rounds, betsPer, faults := envInt("FAULT_ROUNDS", 5), envInt("FAULT_BETS", 40000), envInt("FAULT_COUNT", 12)
-	t.Logf("fault suite: seed %d (rerun with FAULT_SEED=%d), %d rounds, 5 agencies x %d bets, %d faults a round", seed, seed, rounds, betsPer, faults)
+	rounds, clusterRounds := envInt("FAULT_ROUNDS", 5), envInt("FAULT_CLUSTER_ROUNDS", 1)
+	betsPer, faults := envInt("FAULT_BETS", 40000), envInt("FAULT_COUNT", 12)
+	t.Logf("fault suite: seed %d (rerun with FAULT_SEED=%d), %d rounds on a node and %d on a three-node cluster, 5 agencies x %d bets, %d faults a round",
+		seed, seed, rounds, clusterRounds, betsPer, faults)
 	var total tally
-	for round := 1; round <= rounds; round++ {
+	for round := 1; round <= rounds+clusterRounds; round++ {
 		rng := rand.New(rand.NewPCG(seed, uint64(round)))
+		nodes, where := 1, "a node"
+		if round > rounds {
+			nodes, where = 3, "a three-node cluster"
+		}
 		var tl tally
-		ok := t.Run(fmt.Sprintf("round %d", round), func(t *testing.T) { tl = faultRound(t, rng, betsPer, faults, seed+uint64(round)) })
-		t.Logf("round %d: SIGKILLs %d, SIGTERMs %d, failpoint stops %d, restarts %d, connections closed %d, app restarts %d, node restarts %d, hostile messages %d; bets checked %d, duplicates %d, lost %d",
-			round, tl.kills, tl.terms, tl.failpoints, tl.restarts, tl.closes, tl.appRestarts, tl.nodeRestarts, tl.hostile, tl.betsChecked, tl.duplicates, tl.lost)
-		total.kills += tl.kills
-		total.terms += tl.terms
-		total.failpoints += tl.failpoints
-		total.restarts += tl.restarts
-		total.closes += tl.closes
-		total.appRestarts += tl.appRestarts
-		total.nodeRestarts += tl.nodeRestarts
-		total.hostile += tl.hostile
-		total.betsChecked += tl.betsChecked
-		total.duplicates += tl.duplicates
-		total.lost += tl.lost
+		ok := t.Run(fmt.Sprintf("round %d on %s", round, where), func(t *testing.T) {
+			tl = faultRound(t, rng, betsPer, faults, seed+uint64(round), nodes)
+		})
+		t.Logf("round %d: %s; bets checked %d, duplicates %d, lost %d", round, tl, tl.betsChecked, tl.duplicates, tl.lost)
+		total.add(tl)
 		if !ok {
 			break
 		}
 	}
-	t.Logf("fault suite done: seed %d; SIGKILLs %d, SIGTERMs %d, failpoint stops %d, restarts %d, connections closed %d, app restarts %d, node restarts %d, hostile messages %d; bets checked %d, duplicates found %d, bets lost %d",
-		seed, total.kills, total.terms, total.failpoints, total.restarts, total.closes, total.appRestarts, total.nodeRestarts, total.hostile, total.betsChecked, total.duplicates, total.lost)
+	t.Logf("fault suite done: seed %d; %s; bets checked %d, duplicates found %d, bets lost %d",
+		seed, total, total.betsChecked, total.duplicates, total.lost)
 }
 
-func faultRound(t *testing.T, rng *rand.Rand, betsPer, faults int, dataSeed uint64) tally {
+// faultRound runs a round on a private node, or on a private cluster of n
+// nodes, and checks its outcome.
+func faultRound(t *testing.T, rng *rand.Rand, betsPer, faults int, dataSeed uint64, n int) tally {
 	var tl tally
-	node := brokertest.StartNode(t)
-	w := &world{t: t, url: node.URL, dir: t.TempDir()}
+	nodes := []*brokertest.Node{brokertest.StartNode(t)}
+	if n > 1 {
+		nodes = brokertest.StartCluster(t, n)
+	}
+	w := &world{t: t, url: brokertest.ClusterURL(nodes), dir: t.TempDir()}
 	defer w.dump()
 	const agencies = 5
 	// Small batches and windows stretch a round over seconds, so that the
@@ -230,22 +258,31 @@ func faultRound(t *testing.T, rng *rand.Rand, betsPer, faults int, dataSeed uint
 			tl.restarts++
 			ags[i] = startAgency(i + 1)
 		case 4, 5:
+			node := nodes[rng.IntN(len(nodes))]
 			node.CloseAllConnections()
 			tl.closes++
 		case 6:
+			node := nodes[rng.IntN(len(nodes))]
 			node.StopApp()
 			time.Sleep(time.Duration(rng.IntN(2000)) * time.Millisecond)
 			node.StartApp()
 			tl.appRestarts++
-		case 7:
-			node.Stop()
+		case 7: // on a cluster, half the time as a machine that is lost
+			node := nodes[rng.IntN(len(nodes))]
+			if len(nodes) > 1 && rng.IntN(2) == 0 {
+				node.Kill()
+				tl.nodeKills++
+			} else {
+				node.Stop()
+				tl.nodeRestarts++
+			}
+			time.Sleep(time.Duration(rng.IntN(2000)) * time.Millisecond)
 			node.Start()
-			tl.nodeRestarts++
 		case 8:
 			name := hostileNames[rng.IntN(len(hostileNames))]
 			exchange, key, msg := hostile[name]()
 			msg.MessageId = fmt.Sprintf("hostile-%d", tl.hostile+1)
-			if err := sendOnce(node.URL, exchange, key, msg); err != nil {
+			if err := sendOnce(nodes[rng.IntN(len(nodes))].URL, exchange, key, msg); err != nil {
 				t.Logf("hostile sender: %s not sent: %v", name, err) // the broker may be down
 				continue
 			}

@@ -1,45 +1,24 @@
 package brokertest
 
 import (
+	"context"
 	"fmt"
 	"net"
 	"os"
-	"os/exec"
-	"path/filepath"
-	"strconv"
 	"testing"
 	"time"
 
 	"github.com/loteria-nacional/pipeline/broker"
+	"github.com/loteria-nacional/pipeline/internal/rabbitnode"
 )
 
 // Node is a private RabbitMQ node for tests that stop the broker: its own
 // node name, ports and data directory, so that stopping it never touches the
-// machine's shared broker, which other tests are using.
+// machine's shared broker, which other tests are using. Its methods fail the
+// test on an error.
 type Node struct {
-	Name string // Erlang node name
-	URL  string // amqp://guest:guest@127.0.0.1:port/
-
-	env  []string
-	bin  string
-	cmd  *exec.Cmd
-	done chan struct{}
-	t    testing.TB
-}
-
-// serverBin finds the real rabbitmq-server script (Debian's
-// /usr/sbin/rabbitmq-server is a wrapper that switches user and drops the
-// environment).
-func serverBin() (string, bool) {
-	for _, dir := range []string{"/usr/lib/rabbitmq/bin", "/usr/local/lib/rabbitmq/bin"} {
-		if _, err := os.Stat(filepath.Join(dir, "rabbitmq-server")); err == nil {
-			return dir, true
-		}
-	}
-	if p, err := exec.LookPath("rabbitmq-server"); err == nil {
-		return filepath.Dir(p), true
-	}
-	return "", false
+	*rabbitnode.Node
+	t testing.TB
 }
 
 // FreePort is a TCP port on 127.0.0.1 that nothing listens on now.
@@ -58,66 +37,63 @@ func FreePort(t testing.TB) int {
 // cannot be stopped and started by a test).
 func StartNode(t testing.TB) *Node {
 	t.Helper()
-	bin, ok := serverBin()
-	if !ok {
+	if _, ok := rabbitnode.Installed(); !ok {
 		t.Skip("rabbitmq-server is not installed here: the broker-outage tests need a local install (`make broker` installs it)")
 	}
-	dir := t.TempDir()
-	amqpPort, distPort := FreePort(t), FreePort(t)
-	name := fmt.Sprintf("lottery-test-%d-%d@localhost", os.Getpid(), counter.Add(1))
-	conf := fmt.Sprintf("listeners.tcp.1 = 127.0.0.1:%d\nloopback_users = none\nmax_message_size = %d\n", amqpPort, broker.MaxMessageBytes)
-	if err := os.WriteFile(filepath.Join(dir, "rabbitmq.conf"), []byte(conf), 0o644); err != nil {
+	rn, err := rabbitnode.New(rabbitnode.Options{
+		Name:      fmt.Sprintf("lottery-test-%d-%d@localhost", os.Getpid(), counter.Add(1)),
+		Dir:       t.TempDir(),
+		AMQPPort:  FreePort(t),
+		DistPort:  FreePort(t),
+		ExtraConf: fmt.Sprintf("max_message_size = %d\n", broker.MaxMessageBytes),
+	})
+	if err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(filepath.Join(dir, "enabled_plugins"), []byte("[].\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	home := os.Getenv("HOME")
-	if _, err := os.Stat("/var/lib/rabbitmq/.erlang.cookie"); err == nil {
-		home = "/var/lib/rabbitmq" // the cookie the CLI tools share with the server
-	}
-	n := &Node{
-		Name: name,
-		URL:  fmt.Sprintf("amqp://guest:guest@127.0.0.1:%d/", amqpPort),
-		env: append(os.Environ(),
-			"HOME="+home,
-			"RABBITMQ_NODENAME="+name,
-			"RABBITMQ_DIST_PORT="+strconv.Itoa(distPort),
-			"RABBITMQ_MNESIA_BASE="+filepath.Join(dir, "mnesia"),
-			"RABBITMQ_LOG_BASE="+filepath.Join(dir, "log"),
-			"RABBITMQ_ENABLED_PLUGINS_FILE="+filepath.Join(dir, "enabled_plugins"),
-			"RABBITMQ_CONFIG_FILE="+filepath.Join(dir, "rabbitmq"),
-			"ERL_CRASH_DUMP="+filepath.Join(dir, "erl_crash.dump"), // not the test's working directory
-		),
-		bin: bin,
-		t:   t,
-	}
+	n := &Node{Node: rn, t: t}
 	n.Start()
 	t.Cleanup(func() {
-		if n.running() {
-			n.ctl("stop")
-		}
-		if n.cmd != nil {
-			select {
-			case <-n.done:
-			case <-time.After(30 * time.Second):
-				n.cmd.Process.Kill()
-				<-n.done
-			}
-		}
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		rn.Close(ctx)
 	})
 	return n
 }
 
-func (n *Node) running() bool {
-	if n.done == nil {
-		return false
+// StartCluster starts n private nodes joined into one cluster, and stops
+// them when the test ends.
+func StartCluster(t testing.TB, n int) []*Node {
+	t.Helper()
+	nodes := make([]*Node, n)
+	for i := range nodes {
+		nodes[i] = StartNode(t)
+		if i > 0 {
+			nodes[i].Join(nodes[0])
+		}
 	}
-	select {
-	case <-n.done:
-		return false
-	default:
-		return true
+	return nodes
+}
+
+// ClusterURL is the AMQP URL of every node of a cluster, as a list.
+func ClusterURL(nodes []*Node) string {
+	url := ""
+	for i, n := range nodes {
+		if i > 0 {
+			url += ","
+		}
+		url += n.URL
+	}
+	return url
+}
+
+func (n *Node) ctx() (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.Background(), 2*time.Minute)
+}
+
+func (n *Node) must(err error) {
+	n.t.Helper()
+	if err != nil {
+		n.t.Fatal(err)
 	}
 }
 
@@ -125,66 +101,60 @@ func (n *Node) running() bool {
 // is up.
 func (n *Node) Start() {
 	n.t.Helper()
-	cmd := exec.Command(filepath.Join(n.bin, "rabbitmq-server"))
-	cmd.Env = n.env
-	out, err := os.Create(filepath.Join(n.t.TempDir(), "server.log"))
-	if err != nil {
-		n.t.Fatal(err)
-	}
-	cmd.Stdout, cmd.Stderr = out, out
-	if err := cmd.Start(); err != nil {
-		n.t.Fatalf("start private RabbitMQ node: %v", err)
-	}
-	n.cmd, n.done = cmd, make(chan struct{})
-	go func() {
-		cmd.Wait()
-		out.Close()
-		close(n.done)
-	}()
-	// await_startup fails at once until the node has registered with epmd.
-	deadline := time.Now().Add(2 * time.Minute)
-	for {
-		cmd := exec.Command(filepath.Join(n.bin, "rabbitmqctl"), "-n", n.Name, "await_startup", "--timeout", "120")
-		cmd.Env = n.env
-		out, err := cmd.CombinedOutput()
-		if err == nil {
-			return
-		}
-		if !n.running() || time.Now().After(deadline) {
-			n.t.Fatalf("private RabbitMQ node did not start: %v\n%s", err, out)
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
+	ctx, cancel := n.ctx()
+	defer cancel()
+	n.must(n.Node.Start(ctx, false))
 }
 
 // Stop stops the whole node and waits for its process to end.
 func (n *Node) Stop() {
 	n.t.Helper()
-	n.ctl("stop")
-	select {
-	case <-n.done:
-	case <-time.After(60 * time.Second):
-		n.t.Fatal("private RabbitMQ node did not stop")
-	}
+	ctx, cancel := n.ctx()
+	defer cancel()
+	n.must(n.Node.Stop(ctx))
 }
 
+// Kill kills the node's Erlang VM, as a machine that is lost.
+func (n *Node) Kill() { n.t.Helper(); n.must(n.Node.Kill()) }
+
 // StopApp stops the RabbitMQ application, leaving the Erlang node up.
-func (n *Node) StopApp() { n.t.Helper(); n.ctl("stop_app") }
+func (n *Node) StopApp() {
+	n.t.Helper()
+	ctx, cancel := n.ctx()
+	defer cancel()
+	n.must(n.Node.StopApp(ctx))
+}
 
 // StartApp starts the RabbitMQ application again.
-func (n *Node) StartApp() { n.t.Helper(); n.ctl("start_app") }
+func (n *Node) StartApp() {
+	n.t.Helper()
+	ctx, cancel := n.ctx()
+	defer cancel()
+	n.must(n.Node.StartApp(ctx))
+}
 
 // CloseAllConnections makes the broker close every client connection.
 func (n *Node) CloseAllConnections() {
 	n.t.Helper()
-	n.ctl("close_all_connections", "test: broker closing every connection")
+	ctx, cancel := n.ctx()
+	defer cancel()
+	n.must(n.Node.CloseAllConnections(ctx))
 }
 
-func (n *Node) ctl(args ...string) {
+// Join makes the node a member of first's cluster.
+func (n *Node) Join(first *Node) {
 	n.t.Helper()
-	cmd := exec.Command(filepath.Join(n.bin, "rabbitmqctl"), append([]string{"-n", n.Name}, args...)...)
-	cmd.Env = n.env
-	if out, err := cmd.CombinedOutput(); err != nil {
-		n.t.Fatalf("rabbitmqctl %v on the private node: %v\n%s", args, err, out)
-	}
+	ctx, cancel := n.ctx()
+	defer cancel()
+	n.must(n.Node.Join(ctx, first.Node))
+}
+
+// Leader is the node that leads a quorum queue of the default vhost.
+func (n *Node) Leader(queue string) string {
+	n.t.Helper()
+	ctx, cancel := n.ctx()
+	defer cancel()
+	leader, err := n.Node.Leader(ctx, "/", queue)
+	n.must(err)
+	return leader
 }

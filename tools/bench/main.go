@@ -4,7 +4,8 @@
 // baseline on the same broker: one confirming publisher and one acking
 // consumer moving the same bytes in messages of the same size through the
 // same kind of queue, with the same confirm window and prefetch, and no
-// parsing or storage. It prints a table, writes it to bench-results/, and
+// parsing or storage. Then it runs both again on a private three-node
+// cluster of the machine's RabbitMQ, for the cost of replication. It prints a table, writes it to bench-results/, and
 // draws bets stored over time as an SVG chart.
 package main
 
@@ -125,6 +126,9 @@ func run(o options) error {
 		return err
 	}
 	if r.course, err = runPipeline(co, b, cw); err != nil {
+		return err
+	}
+	if r.cluster, err = runCluster(o, w); err != nil {
 		return err
 	}
 	report := renderReport(o, r)

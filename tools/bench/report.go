@@ -16,6 +16,7 @@ type results struct {
 	ceiling  []*ceilingResult
 	course   *pipelineResult // a data set of the course's shape; nil in the report's tests
 	worst    *worstResult    // nil in the report's tests
+	cluster  *clusterResult  // nil without a local RabbitMQ
 }
 
 func (r *results) medianPipeline() *pipelineResult {
@@ -30,7 +31,7 @@ func renderReport(o options, r results) string {
 	fmt.Fprintf(&s, "# Benchmark\n\n")
 	fmt.Fprintf(&s, "Machine: %d cores (%s/%s), RabbitMQ on the same machine. Settings: %d agencies x %d bets, batch %d bets "+
 		"(CLI_BATCH_MAXAMOUNT), confirm window %d (CLI_CONFIRM_WINDOW), prefetch %d (LOTTERY_PREFETCH), group commit %d (LOTTERY_GROUP), "+
-		"durable queues (the bets queue a quorum queue), persistent messages. Each figure is from the median of %d runs of the pipeline (by end-to-end time) "+
+		"durable quorum queues, persistent messages. Each figure is from the median of %d runs of the pipeline (by end-to-end time) "+
 		"and of the baseline and the ceiling (by time); the last rows list every run.\n\n",
 		runtime.NumCPU(), runtime.GOOS, runtime.GOARCH, o.agencies, o.bets, o.batch, o.window, o.prefetch, o.group, len(ps))
 	fmt.Fprintf(&s, "| measure | value |\n| --- | --- |\n")
@@ -73,6 +74,21 @@ func renderReport(o options, r results) string {
 	row("every run: pipeline end to end", "%s s", strings.Join(runs, ", "))
 	row("every run: baseline", "%s s", strings.Join(bases, ", "))
 	row("every run: ceiling", "%s s", strings.Join(ceilings, ", "))
+	if cl := r.cluster; cl != nil {
+		cp := cl.medianPipeline()
+		cb := median(cl.baseline, func(b *baselineResult) float64 { return b.seconds })
+		row("three-node cluster on the same machine: pipeline end to end", "%.2f s = %.0f %% of the single node's time",
+			cp.totalSeconds, 100*cp.totalSeconds/p.totalSeconds)
+		row("three-node cluster: raw baseline", "%.2f s = %.0f %% of the single node's; the pipeline at %.0f %% of it",
+			cb.seconds, 100*cb.seconds/b.seconds, 100*cp.betsPerSecond()/cb.betsPerSecond(cp))
+		row("three-node cluster: CPU seconds, the three brokers / lottery (pipeline)", "%.2f / %.2f", cp.brokerCPU, cp.lotteryCPU)
+		var cruns, cbases []string
+		for i := range cl.pipeline {
+			cruns = append(cruns, fmt.Sprintf("%.2f", cl.pipeline[i].totalSeconds))
+			cbases = append(cbases, fmt.Sprintf("%.2f", cl.baseline[i].seconds))
+		}
+		row("every run on the cluster: pipeline end to end / baseline", "%s s / %s s", strings.Join(cruns, ", "), strings.Join(cbases, ", "))
+	}
 	if r.course != nil {
 		row("a data set of the course's shape ("+fmt.Sprint(r.course.bets)+" bets in agencies of "+courseBets+"), agencies' start → last winners", "%.3f s", r.course.totalSeconds)
 	}
