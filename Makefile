@@ -76,24 +76,36 @@ clean: ## Remove built programs and generated data
 
 # --- docker compose deployment (needs a docker engine) ---
 
+# CLUSTER=1: the compose targets run the broker as a cluster of three nodes,
+# from docker-compose.cluster.yaml, a project with containers and volumes of
+# its own.
+ifeq ($(CLUSTER),1)
+COMPOSE_FILE ?= docker-compose.cluster.yaml
+export COMPOSE_FILE CLUSTER
+COMPOSE_FLAGS := -cluster
+BROKERS := rabbitmq-1 rabbitmq-2 rabbitmq-3 rabbitmq-ready
+else
+BROKERS := rabbitmq
+endif
+
 .PHONY: compose
-compose: ## Write docker-compose.yaml and definitions.json for AGENCIES agencies (and the host ports into .env)
-	$(GO) run ./tools/compose -agencies $(AGENCIES)
+compose: ## Write docker-compose.yaml (CLUSTER=1: docker-compose.cluster.yaml) and definitions.json for AGENCIES agencies (and the host ports into .env)
+	$(GO) run ./tools/compose -agencies $(AGENCIES) $(COMPOSE_FLAGS)
 
 .PHONY: passwords
 passwords: ## New random broker passwords into .env and definitions.json (refused while the stack runs)
 	tools/docker/preflight.sh stopped
-	$(GO) run ./tools/compose -agencies $(AGENCIES) -new-passwords
+	$(GO) run ./tools/compose -agencies $(AGENCIES) $(COMPOSE_FLAGS) -new-passwords
 
 .PHONY: docker-image
 docker-image: ## Build the lottery image and the one image every agency runs
 	docker compose build lottery agency1
 
 .PHONY: docker-compose-up
-docker-compose-up: compose data ## Start RabbitMQ, the lottery and AGENCIES agencies (writes the compose file and .data first, checks the host ports)
+docker-compose-up: compose data ## Start RabbitMQ (CLUSTER=1: three nodes), the lottery and AGENCIES agencies (writes the compose file and .data first, checks the host ports)
 	tools/docker/preflight.sh ports
 	docker compose build lottery agency1
-	docker compose up -d --no-build --wait rabbitmq
+	docker compose up -d --no-build --wait $(BROKERS)
 	tools/docker/preflight.sh queues
 	docker compose up -d --no-build
 

@@ -15,6 +15,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	amqp "github.com/rabbitmq/amqp091-go"
 )
@@ -41,6 +42,8 @@ func TestCompose(t *testing.T) {
 		{"a volume with classic queues is refused before the programs start", (*stack).classicQueues},
 		{"three agencies get their winners", (*stack).threeAgencies},
 		{"new passwords take effect at the next up", (*stack).newPasswords},
+		{"the cluster: five agencies get their winners from queues on three nodes", (*stack).clusterUp},
+		{"the cluster loses the lottery's node mid-run, and nothing is lost", (*stack).clusterLosesANode},
 	}
 	for _, step := range steps {
 		if !t.Run(step.name, func(t *testing.T) { step.run(s, t) }) {
@@ -296,12 +299,7 @@ func (s *stack) newPasswords(t *testing.T) {
 	s.mustMake(t, 3, "docker-compose-down")
 	s.mustMake(t, 3, "passwords")
 	env := string(fileBytes(t, filepath.Join(s.dir, ".env")))
-	admin := ""
-	for _, line := range strings.Split(env, "\n") {
-		if v, ok := strings.CutPrefix(line, "ADMIN_PASSWORD="); ok {
-			admin = v
-		}
-	}
+	admin := s.setting(t, "ADMIN_PASSWORD")
 	ports := []string{"AMQP_PORT=" + strconv.Itoa(s.amqp), "MANAGEMENT_PORT=" + strconv.Itoa(s.mgmt)}
 	if admin == "" || !containsAll(env, ports) {
 		t.Fatalf(".env after make passwords:\n%s\nwant a new ADMIN_PASSWORD and the ports %q kept", env, ports)
@@ -313,6 +311,55 @@ func (s *stack) newPasswords(t *testing.T) {
 	}
 	if got := s.api(t, "admin", admin, "/api/whoami"); got != 200 {
 		t.Errorf("the new admin password: %d; want 200", got)
+	}
+}
+
+func (s *stack) clusterUp(t *testing.T) {
+	s.mustMake(t, 3, "reset")
+	s.useCluster(t)
+	s.mustMake(t, 5, "docker-compose-up")
+	s.checkRun(t, 5, newDraw)
+	s.checkStored(t, 5)
+	ready := s.logs(t, "rabbitmq-ready")
+	if !containsLine(ready, "action: cluster_listo | result: success | nodos: 3") {
+		t.Errorf("rabbitmq-ready's log:\n%s\nwant it to end with the cluster ready", strings.Join(ready, "\n"))
+	}
+	var queues []struct {
+		Name    string   `json:"name"`
+		Type    string   `json:"type"`
+		Members []string `json:"members"`
+	}
+	s.apiJSON(t, "admin", s.setting(t, "ADMIN_PASSWORD"), "/api/queues/lottery?columns=name,type,members", &queues)
+	if len(queues) != 9 {
+		t.Errorf("vhost lottery holds %d queues; want 9 (5 agencies)", len(queues))
+	}
+	for _, q := range queues {
+		if q.Type != "quorum" || len(q.Members) != 3 {
+			t.Errorf("queue %s: type %s, members %q; want a quorum queue on all three nodes", q.Name, q.Type, q.Members)
+		}
+	}
+}
+
+// clusterLosesANode kills the node the lottery connects to first with
+// SIGKILL once the lottery is storing bets, as a machine that is lost: the
+// programs go on through the other two, and every bet is stored once.
+func (s *stack) clusterLosesANode(t *testing.T) {
+	s.mustMake(t, 5, "reset")
+	const bets = "BETS=100000" // a run long enough to lose a node in
+	s.mustMake(t, 5, "docker-compose-up", bets)
+	deadline := time.Now().Add(2 * time.Minute)
+	for !containsLine(s.logs(t, "lottery"), "action: apuesta_recibida | result: success") {
+		if time.Now().After(deadline) {
+			t.Fatalf("the lottery stored no bet in 2 minutes:\n%s", strings.Join(s.logs(t, "lottery"), "\n"))
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	s.must(t, "docker", "compose", "kill", "-s", "SIGKILL", "rabbitmq-1")
+	s.checkRun(t, 5, newDraw)
+	s.checkStored(t, 5)
+	if lines := s.logs(t, "lottery"); !containsLine(lines, "action: conexion_broker | result: success | nodo: 2/3") &&
+		!containsLine(lines, "action: conexion_broker | result: success | nodo: 3/3") {
+		t.Errorf("the lottery's log:\n%s\nwant it connected to node 2 or 3 after node 1 was killed", strings.Join(lines, "\n"))
 	}
 }
 

@@ -35,7 +35,8 @@ type stack struct {
 	dir        string
 	env        []string          // the environment of every command
 	images     map[string]string // RABBITMQ_IMAGE, GO_IMAGE, RUNTIME_IMAGE
-	amqp, mgmt int               // the broker's host ports
+	amqp, mgmt int               // the broker's host ports (the first node's, in the cluster)
+	cluster    bool              // the stack is docker-compose.cluster.yaml's
 }
 
 func newStack(t *testing.T) *stack {
@@ -48,7 +49,7 @@ func newStack(t *testing.T) *stack {
 		t.Fatal(err)
 	}
 	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "COMPOSE_") && !strings.HasPrefix(kv, "AMQP_PORT=") && !strings.HasPrefix(kv, "MANAGEMENT_PORT=") {
+		if !strings.HasPrefix(kv, "COMPOSE_") && !strings.HasPrefix(kv, "AMQP_PORT") && !strings.HasPrefix(kv, "MANAGEMENT_PORT") && !strings.HasPrefix(kv, "CLUSTER=") {
 			s.env = append(s.env, kv)
 		}
 	}
@@ -100,12 +101,42 @@ func copyRepository(t *testing.T, dir string) {
 	}
 }
 
+// useCluster turns the stack into the cluster's: docker-compose.cluster.yaml
+// in the same project, its other nodes' host ports added to .env.
+func (s *stack) useCluster(t *testing.T) {
+	t.Helper()
+	s.cluster = true
+	s.env[slices.Index(s.env, "COMPOSE_FILE=docker-compose.yaml:"+overrideFile)] = "COMPOSE_FILE=docker-compose.cluster.yaml:" + overrideFile
+	f, err := os.OpenFile(filepath.Join(s.dir, ".env"), os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	for _, name := range []string{"AMQP_PORT_2", "MANAGEMENT_PORT_2", "AMQP_PORT_3", "MANAGEMENT_PORT_3"} {
+		fmt.Fprintf(f, "%s=%d\n", name, brokertest.FreePort(t))
+	}
+}
+
+// brokerServices are the stack's broker nodes.
+func (s *stack) brokerServices() []string {
+	if s.cluster {
+		return []string{"rabbitmq-1", "rabbitmq-2", "rabbitmq-3"}
+	}
+	return []string{"rabbitmq"}
+}
+
 // writeOverride writes the override file for a compose file of n agencies.
 func (s *stack) writeOverride(t *testing.T, n int) {
 	t.Helper()
 	var b strings.Builder
 	fmt.Fprintf(&b, "# Written by e2e/compose for %d agencies: only what differs in the test.\nservices:\n", n)
-	fmt.Fprintf(&b, "  rabbitmq:\n    image: %s\n", s.images["RABBITMQ_IMAGE"])
+	brokers := s.brokerServices()
+	if s.cluster {
+		brokers = append(brokers, "rabbitmq-ready")
+	}
+	for _, name := range brokers {
+		fmt.Fprintf(&b, "  %s:\n    image: %s\n", name, s.images["RABBITMQ_IMAGE"])
+	}
 	build := fmt.Sprintf("    build:\n      args: {GO_IMAGE: %q, RUNTIME_IMAGE: %q}\n", s.images["GO_IMAGE"], s.images["RUNTIME_IMAGE"])
 	fmt.Fprintf(&b, "  lottery:\n    image: %s-lottery:latest\n%s", project, build)
 	for id := 1; id <= n; id++ {
@@ -116,10 +147,13 @@ func (s *stack) writeOverride(t *testing.T, n int) {
 	}
 }
 
-// remove takes down everything of the test's project, volumes and images.
+// remove takes down everything of the test's project, volumes and images,
+// whichever compose file made them.
 func (s *stack) remove(t *testing.T) {
 	t.Helper()
-	s.run(t, "docker", "compose", "down", "-v", "--remove-orphans")
+	for _, file := range []string{"docker-compose.yaml", "docker-compose.cluster.yaml"} {
+		s.run(t, "docker", "compose", "-f", file, "down", "-v", "--remove-orphans")
+	}
 	ids, _ := s.run(t, "docker", "ps", "-aq", "--filter", "label=com.docker.compose.project="+project)
 	if ids = strings.TrimSpace(ids); ids != "" {
 		s.run(t, "docker", append([]string{"rm", "-f", "-v"}, strings.Fields(ids)...)...)
@@ -152,16 +186,21 @@ func (s *stack) must(t *testing.T, name string, args ...string) string {
 	return out
 }
 
-// make runs a make target for n agencies, with the override file for n.
-func (s *stack) make(t *testing.T, n int, target string) (string, error) {
+// make runs a make target for n agencies, with the override file for n,
+// and any more make variables.
+func (s *stack) make(t *testing.T, n int, target string, vars ...string) (string, error) {
 	t.Helper()
 	s.writeOverride(t, n)
-	return s.run(t, "make", target, "AGENCIES="+strconv.Itoa(n))
+	args := append([]string{target, "AGENCIES=" + strconv.Itoa(n)}, vars...)
+	if s.cluster {
+		args = append(args, "CLUSTER=1")
+	}
+	return s.run(t, "make", args...)
 }
 
-func (s *stack) mustMake(t *testing.T, n int, target string) string {
+func (s *stack) mustMake(t *testing.T, n int, target string, vars ...string) string {
 	t.Helper()
-	out, err := s.make(t, n, target)
+	out, err := s.make(t, n, target, vars...)
 	if err != nil {
 		t.Fatalf("make %s AGENCIES=%d: %v\n%s", target, n, err, out)
 	}
@@ -379,6 +418,39 @@ func (s *stack) api(t *testing.T, user, password, path string) int {
 	}
 	resp.Body.Close()
 	return resp.StatusCode
+}
+
+// apiJSON asks the management API for path as user and decodes the answer.
+func (s *stack) apiJSON(t *testing.T, user, password, path string, into any) {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodGet, fmt.Sprintf("http://127.0.0.1:%d%s", s.mgmt, path), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.SetBasicAuth(user, password)
+	resp, err := (&http.Client{Timeout: 30 * time.Second}).Do(req)
+	if err != nil {
+		t.Fatalf("management API: %v", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("management API %s as %s: %s", path, user, resp.Status)
+	}
+	if err := json.NewDecoder(resp.Body).Decode(into); err != nil {
+		t.Fatalf("management API %s: %v", path, err)
+	}
+}
+
+// setting is a variable of the stack's .env.
+func (s *stack) setting(t *testing.T, name string) string {
+	t.Helper()
+	for _, line := range strings.Split(string(fileBytes(t, filepath.Join(s.dir, ".env"))), "\n") {
+		if v, ok := strings.CutPrefix(line, name+"="); ok {
+			return v
+		}
+	}
+	t.Fatalf(".env sets no %s", name)
+	return ""
 }
 
 func (s *stack) amqpURL(user, password string) string {

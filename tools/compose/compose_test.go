@@ -26,9 +26,6 @@ func generate(t *testing.T, o options) string {
 	t.Helper()
 	dir := t.TempDir()
 	t.Chdir(dir)
-	if o.compose == "" {
-		o.compose = "docker-compose.yaml"
-	}
 	if o.agencyConfig == "" {
 		o.agencyConfig = "config/agency.env"
 	}
@@ -42,15 +39,24 @@ func generate(t *testing.T, o options) string {
 }
 
 func TestCommittedFilesAreTheGeneratorsOutput(t *testing.T) {
-	dir := generate(t, options{agencies: 5})
-	for _, name := range []string{"docker-compose.yaml", "definitions.json"} {
-		want, _ := os.ReadFile(filepath.Join(dir, name))
-		got, err := os.ReadFile(filepath.Join(root, name))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if !bytes.Equal(got, want) {
-			t.Errorf("%s differs from what `make compose AGENCIES=5` writes: run it and commit", name)
+	for _, tc := range []struct {
+		o     options
+		files []string
+		make  string
+	}{
+		{options{agencies: 5}, []string{"docker-compose.yaml", "definitions.json"}, "make compose AGENCIES=5"},
+		{options{agencies: 5, cluster: true}, []string{"docker-compose.cluster.yaml", "definitions.json"}, "make compose CLUSTER=1 AGENCIES=5"},
+	} {
+		dir := generate(t, tc.o)
+		for _, name := range tc.files {
+			want, _ := os.ReadFile(filepath.Join(dir, name))
+			got, err := os.ReadFile(filepath.Join(root, name))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(got, want) {
+				t.Errorf("%s differs from what `%s` writes: run it and commit", name, tc.make)
+			}
 		}
 	}
 }
@@ -285,96 +291,213 @@ func settingsInFile(t *testing.T, path string) map[string]string {
 }
 
 func TestComposeFile(t *testing.T) {
-	c := loadCompose(t, filepath.Join(root, "docker-compose.yaml"))
 	programs := map[string]map[string]bool{"lottery": settingsOf(t, "lottery"), "agency": settingsOf(t, "agency")}
-
-	rmq, ok := c.Services["rabbitmq"]
-	if !ok {
-		t.Fatal("no rabbitmq service")
+	for _, tc := range []struct {
+		file string
+		// ports are the host ports each broker node publishes.
+		ports map[string][]string
+		// dependency is what the programs wait for, and on what condition.
+		dependency, condition string
+	}{
+		{"docker-compose.yaml", map[string][]string{
+			"rabbitmq": {"127.0.0.1:${AMQP_PORT:-5672}:5672", "127.0.0.1:${MANAGEMENT_PORT:-15672}:15672"},
+		}, "rabbitmq", "service_healthy"},
+		{"docker-compose.cluster.yaml", map[string][]string{
+			"rabbitmq-1": {"127.0.0.1:${AMQP_PORT:-5672}:5672", "127.0.0.1:${MANAGEMENT_PORT:-15672}:15672"},
+			"rabbitmq-2": {"127.0.0.1:${AMQP_PORT_2:-5673}:5672", "127.0.0.1:${MANAGEMENT_PORT_2:-15673}:15672"},
+			"rabbitmq-3": {"127.0.0.1:${AMQP_PORT_3:-5674}:5672", "127.0.0.1:${MANAGEMENT_PORT_3:-15674}:15672"},
+		}, "rabbitmq-ready", "service_completed_successfully"},
+	} {
+		t.Run(tc.file, func(t *testing.T) {
+			c := loadCompose(t, filepath.Join(root, tc.file))
+			var hosts []string
+			for name, ports := range tc.ports {
+				rmq, ok := c.Services[name]
+				if !ok {
+					t.Fatalf("no %s service", name)
+				}
+				checkBroker(t, name, rmq, ports)
+				hosts = append(hosts, rmq.Hostname)
+			}
+			slices.Sort(hosts)
+			if len(tc.ports) > 1 {
+				checkCluster(t, c, hosts)
+			}
+			agencies := 0
+			for name, s := range c.Services {
+				if _, broker := tc.ports[name]; broker || name == "rabbitmq-ready" {
+					continue
+				}
+				program := "lottery"
+				if strings.HasPrefix(name, "agency") {
+					program = "agency"
+					agencies++
+				}
+				checkProgram(t, name, program, s, programs[program])
+				if s.DependsOn[tc.dependency].Condition != tc.condition {
+					t.Errorf("%s does not wait for %s to be %s", name, tc.dependency, tc.condition)
+				}
+				checkBrokerURLs(t, name, s.Environment["AMQP_URL"], hosts)
+			}
+			for name, s := range c.Services {
+				for _, v := range s.Volumes {
+					checkMount(t, name, v, c)
+				}
+			}
+			if got := c.Services["lottery"].Environment["LOTTERY_AGENCIES"]; got != strconv.Itoa(agencies) {
+				t.Errorf("LOTTERY_AGENCIES = %q; the file has %d agency services", got, agencies)
+			}
+			if c.Services["lottery"].Environment["LOTTERY_IDENTITY"] != "user" {
+				t.Error("the lottery does not know agencies by their validated user")
+			}
+		})
 	}
+}
+
+// checkBroker checks a broker node's service.
+func checkBroker(t *testing.T, name string, rmq service, ports []string) {
+	t.Helper()
 	if !regexp.MustCompile(`^rabbitmq:4\.[0-9.]+-management$`).MatchString(rmq.Image) {
-		t.Errorf("rabbitmq image %q: want the official management image pinned to a 4.x tag", rmq.Image)
+		t.Errorf("%s image %q: want the official management image pinned to a 4.x tag", name, rmq.Image)
 	}
 	if rmq.Hostname == "" {
-		t.Error("rabbitmq has no fixed hostname")
+		t.Errorf("%s has no fixed hostname", name)
 	}
 	if rmq.Healthcheck == nil || !strings.Contains(strings.Join(rmq.Healthcheck.Test, " "), "rabbitmq-diagnostics") {
-		t.Error("rabbitmq healthcheck does not use rabbitmq-diagnostics")
+		t.Errorf("%s healthcheck does not use rabbitmq-diagnostics", name)
+	}
+	if !slices.Equal(rmq.Ports, ports) {
+		t.Errorf("%s publishes %q; want %q: host ports set in .env, on 127.0.0.1 only", name, rmq.Ports, ports)
 	}
 	conf := ""
 	for _, v := range rmq.Volumes {
-		if strings.HasPrefix(v.Target, "/etc/rabbitmq/conf.d/") {
+		if v.Target == "/etc/rabbitmq/conf.d/90-lottery.conf" {
 			conf = v.Source
 		}
 	}
-	wantPorts := []string{"127.0.0.1:${AMQP_PORT:-5672}:5672", "127.0.0.1:${MANAGEMENT_PORT:-15672}:15672"}
-	if !slices.Equal(rmq.Ports, wantPorts) {
-		t.Errorf("rabbitmq publishes %q; want %q: host ports set in .env, on 127.0.0.1 only", rmq.Ports, wantPorts)
-	}
 	if b, err := os.ReadFile(filepath.Join(root, conf)); conf == "" || err != nil ||
 		!strings.Contains(string(b), "load_definitions = /etc/rabbitmq/definitions.json") {
-		t.Errorf("rabbitmq mounts no conf.d fragment that loads /etc/rabbitmq/definitions.json (%q: %v)", conf, err)
+		t.Errorf("%s mounts no conf.d fragment that loads /etc/rabbitmq/definitions.json (%q: %v)", name, conf, err)
 	} else if want := fmt.Sprintf("max_message_size = %d\n", broker.MaxMessageBytes); !strings.Contains(string(b), want) {
 		t.Errorf("%s does not set %q, the protocol's limit", conf, want)
 	}
+}
 
-	agencies := 0
-	for name, s := range c.Services {
-		if name != "rabbitmq" && len(s.Ports) > 0 {
-			t.Errorf("%s publishes ports %q; only the broker does", name, s.Ports)
+// checkCluster checks what makes the nodes one cluster ready for the
+// programs: one Erlang cookie, the fixed list of peers, a volume each, and
+// rabbitmq-ready waiting for them all and every queue.
+func checkCluster(t *testing.T, c composeFile, hosts []string) {
+	t.Helper()
+	cookies, volumes := map[string]bool{}, map[string]bool{}
+	var peers []string
+	for _, h := range hosts {
+		rmq := c.Services[h]
+		cookies[rmq.Environment["RABBITMQ_ERLANG_COOKIE"]] = true
+		peers = append(peers, "rabbit@"+h)
+		for _, v := range rmq.Volumes {
+			switch {
+			case v.Type == "volume":
+				volumes[v.Source] = true
+			case v.Target == "/etc/rabbitmq/conf.d/91-cluster.conf":
+				b, err := os.ReadFile(filepath.Join(root, v.Source))
+				if err != nil || !strings.Contains(string(b), "cluster_formation.peer_discovery_backend = classic_config") {
+					t.Errorf("%s: %s does not find the peers from a fixed list: %v", h, v.Source, err)
+				}
+				for _, h := range hosts {
+					if !strings.Contains(string(b), "= rabbit@"+h+"\n") {
+						t.Errorf("%s: %s does not list rabbit@%s", h, v.Source, h)
+					}
+				}
+			}
 		}
-		for _, v := range s.Volumes {
-			checkMount(t, name, v, c)
+	}
+	if len(cookies) != 1 || cookies[""] {
+		t.Errorf("the nodes' Erlang cookies: %v; want one, the same for all", keys(cookies))
+	}
+	if len(volumes) != len(hosts) {
+		t.Errorf("the nodes' volumes: %v; want one each", keys(volumes))
+	}
+	ready := c.Services["rabbitmq-ready"]
+	for _, h := range hosts {
+		if ready.DependsOn[h].Condition != "service_healthy" {
+			t.Errorf("rabbitmq-ready does not wait for %s to be healthy", h)
 		}
-		if name == "rabbitmq" {
+	}
+	if got, want := ready.Environment["NODES"], strings.Join(peers, " "); got != want {
+		t.Errorf("rabbitmq-ready NODES = %q; want %q", got, want)
+	}
+	var queues []string
+	for _, q := range broker.ForFirst(5).Queues {
+		queues = append(queues, q.Name)
+	}
+	if got, want := strings.Fields(ready.Environment["QUEUES"]), queues; !slices.Equal(got, want) {
+		t.Errorf("rabbitmq-ready QUEUES = %q; want the topology's %q", got, want)
+	}
+	if !cookies[ready.Environment["RABBITMQ_ERLANG_COOKIE"]] {
+		t.Error("rabbitmq-ready has not the nodes' Erlang cookie")
+	}
+}
+
+// checkBrokerURLs checks that a program's AMQP_URL names every broker node,
+// one complete URL each, as one user.
+func checkBrokerURLs(t *testing.T, name, raw string, hosts []string) {
+	t.Helper()
+	var got []string
+	users := map[string]bool{}
+	for _, u := range broker.URLs(raw) {
+		m := regexp.MustCompile(`^amqp://([^:]+):\$\{[A-Z0-9_]+:-[^}]+\}@([^:/]+):5672/lottery$`).FindStringSubmatch(u)
+		if m == nil {
+			t.Errorf("%s: AMQP_URL holds %q; want amqp://user:${PASSWORD:-demo}@host:5672/lottery", name, u)
 			continue
 		}
-		program := "lottery"
-		if strings.HasPrefix(name, "agency") {
-			program = "agency"
-			agencies++
-			// One image for every agency, built once: the same build and image.
-			if s.Image != "lottery-agency:latest" || s.Build.Context != "." || s.Build.Dockerfile != "agency/Dockerfile" {
-				t.Errorf("%s: image %q built from %+v; want lottery-agency:latest from agency/Dockerfile, as every agency", name, s.Image, s.Build)
-			}
-			if got := s.Environment["CLI_ID"]; got != strings.TrimPrefix(name, "agency") {
-				t.Errorf("%s: CLI_ID = %q", name, got)
-			}
+		users[m[1]] = true
+		got = append(got, m[2])
+	}
+	slices.Sort(got)
+	if !slices.Equal(got, hosts) || len(users) != 1 {
+		t.Errorf("%s: AMQP_URL names hosts %q as users %v; want every broker node %q, as one user", name, got, keys(users), hosts)
+	}
+}
+
+// checkProgram checks the lottery's or an agency's service.
+func checkProgram(t *testing.T, name, program string, s service, settings map[string]bool) {
+	t.Helper()
+	if len(s.Ports) > 0 {
+		t.Errorf("%s publishes ports %q; only the broker does", name, s.Ports)
+	}
+	if program == "agency" {
+		// One image for every agency, built once: the same build and image.
+		if s.Image != "lottery-agency:latest" || s.Build.Context != "." || s.Build.Dockerfile != "agency/Dockerfile" {
+			t.Errorf("%s: image %q built from %+v; want lottery-agency:latest from agency/Dockerfile, as every agency", name, s.Image, s.Build)
 		}
-		if s.DependsOn["rabbitmq"].Condition != "service_healthy" {
-			t.Errorf("%s does not wait for rabbitmq to be healthy", name)
-		}
-		checkDockerfile(t, name, s.Build.Dockerfile)
-		for k := range s.Environment {
-			if !programs[program][k] {
-				t.Errorf("%s sets %s, which %s does not read", name, k, program)
-			}
-		}
-		if s.Environment["TOPOLOGY_MODE"] != "verify" {
-			t.Errorf("%s: TOPOLOGY_MODE = %q; want verify: definitions.json owns the topology", name, s.Environment["TOPOLOGY_MODE"])
-		}
-		file := filepath.Join(root, "config", program+".env")
-		for k := range settingsInFile(t, file) {
-			if !programs[program][k] {
-				t.Errorf("%s sets %s, which %s does not read", file, k, program)
-			}
-		}
-		grace, err := time.ParseDuration(s.StopGracePeriod)
-		if err != nil {
-			t.Errorf("%s: stop_grace_period %q: %v", name, s.StopGracePeriod, err)
-		}
-		if program == "lottery" {
-			drain, _ := strconv.Atoi(settingsInFile(t, file)["LOTTERY_DRAIN_SECONDS"])
-			if drain == 0 || grace <= time.Duration(drain)*time.Second {
-				t.Errorf("lottery stop_grace_period %s is not above its drain deadline of %ds", grace, drain)
-			}
+		if got := s.Environment["CLI_ID"]; got != strings.TrimPrefix(name, "agency") {
+			t.Errorf("%s: CLI_ID = %q", name, got)
 		}
 	}
-	if got := c.Services["lottery"].Environment["LOTTERY_AGENCIES"]; got != strconv.Itoa(agencies) {
-		t.Errorf("LOTTERY_AGENCIES = %q; the file has %d agency services", got, agencies)
+	checkDockerfile(t, name, s.Build.Dockerfile)
+	for k := range s.Environment {
+		if !settings[k] {
+			t.Errorf("%s sets %s, which %s does not read", name, k, program)
+		}
 	}
-	if c.Services["lottery"].Environment["LOTTERY_IDENTITY"] != "user" {
-		t.Error("the lottery does not know agencies by their validated user")
+	if s.Environment["TOPOLOGY_MODE"] != "verify" {
+		t.Errorf("%s: TOPOLOGY_MODE = %q; want verify: definitions.json owns the topology", name, s.Environment["TOPOLOGY_MODE"])
+	}
+	file := filepath.Join(root, "config", program+".env")
+	for k := range settingsInFile(t, file) {
+		if !settings[k] {
+			t.Errorf("%s sets %s, which %s does not read", file, k, program)
+		}
+	}
+	grace, err := time.ParseDuration(s.StopGracePeriod)
+	if err != nil {
+		t.Errorf("%s: stop_grace_period %q: %v", name, s.StopGracePeriod, err)
+	}
+	if program == "lottery" {
+		drain, _ := strconv.Atoi(settingsInFile(t, file)["LOTTERY_DRAIN_SECONDS"])
+		if drain == 0 || grace <= time.Duration(drain)*time.Second {
+			t.Errorf("lottery stop_grace_period %s is not above its drain deadline of %ds", grace, drain)
+		}
 	}
 }
 

@@ -4,6 +4,7 @@
 // input always writes the same bytes. It runs from the repository's root.
 //
 //	compose -agencies 5                   # docker-compose.yaml and definitions.json
+//	compose -agencies 5 -cluster          # docker-compose.cluster.yaml: three broker nodes
 //	compose -agencies 5 -new-passwords    # new random passwords into .env first
 //	compose -agencies 3 -compose dev.yaml -agency-config client/config.yaml
 //	                                      # dev.yaml and dev.definitions.json (generar-compose.sh)
@@ -22,13 +23,15 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 )
 
 func main() {
 	var o options
 	flag.IntVar(&o.agencies, "agencies", 5, "number of agencies")
-	flag.StringVar(&o.compose, "compose", "docker-compose.yaml", "the compose file to write")
+	flag.StringVar(&o.compose, "compose", "", "the compose file to write (default docker-compose.yaml, or docker-compose.cluster.yaml with -cluster)")
+	flag.BoolVar(&o.cluster, "cluster", false, "run the broker as a cluster of three nodes")
 	flag.StringVar(&o.definitions, "definitions", "", "the broker definitions to write (default: definitions.json beside docker-compose.yaml, <name>.definitions.json beside any other compose file)")
 	flag.StringVar(&o.agencyConfig, "agency-config", "config/agency.env", "the agencies' CONFIG_FILE, from the repository root: KEY=VALUE lines or the course's config.yaml")
 	flag.StringVar(&o.env, "env", ".env", "the deployment's settings that docker compose reads: host ports and passwords")
@@ -47,17 +50,35 @@ type options struct {
 	agencyConfig string // from the repository root
 	env          string
 	newPasswords bool
+	cluster      bool
+}
+
+// The committed compose files: on a single broker node, and on the cluster.
+const (
+	singleComposeFile  = "docker-compose.yaml"
+	clusterComposeFile = "docker-compose.cluster.yaml"
+)
+
+// composePath is the compose file to write.
+func (o options) composePath() string {
+	switch {
+	case o.compose != "":
+		return o.compose
+	case o.cluster:
+		return clusterComposeFile
+	}
+	return singleComposeFile
 }
 
 // definitionsPath is where the definitions go: definitions.json beside a
-// docker-compose.yaml (the committed pair), else named after the compose
+// committed compose file (both load the same), else named after the compose
 // file, so that a generated file never overwrites the committed one.
 func (o options) definitionsPath() string {
 	if o.definitions != "" {
 		return o.definitions
 	}
-	dir, name := filepath.Split(o.compose)
-	if name == "docker-compose.yaml" {
+	dir, name := filepath.Split(o.composePath())
+	if name == singleComposeFile || name == clusterComposeFile {
 		return filepath.Join(dir, "definitions.json")
 	}
 	return filepath.Join(dir, strings.TrimSuffix(strings.TrimSuffix(name, ".yaml"), ".yml")+".definitions.json")
@@ -72,7 +93,11 @@ func run(o options) error {
 	if err != nil {
 		return err
 	}
-	changed := env.setDefaults(hostPorts)
+	ports := hostPorts
+	if o.cluster {
+		ports = slices.Concat(hostPorts, clusterHostPorts)
+	}
+	changed := env.setDefaults(ports)
 	if o.newPasswords {
 		if err := d.newPasswords(&env); err != nil {
 			return err
@@ -88,19 +113,24 @@ func run(o options) error {
 	if err != nil {
 		return err
 	}
-	defsPath := o.definitionsPath()
+	defsPath, composePath := o.definitionsPath(), o.composePath()
 	// The compose file names every path relative to its own folder.
-	root, err := relative(filepath.Dir(o.compose), ".")
+	root, err := relative(filepath.Dir(composePath), ".")
 	if err != nil {
 		return err
 	}
-	ownDefs, err := relative(filepath.Dir(o.compose), defsPath)
+	ownDefs, err := relative(filepath.Dir(composePath), defsPath)
 	if err != nil {
 		return err
 	}
-	regenerate := fmt.Sprintf("make compose AGENCIES=%d", o.agencies)
-	if filepath.Base(o.compose) != "docker-compose.yaml" {
-		regenerate = fmt.Sprintf("./generar-compose.sh %s %d", filepath.Base(o.compose), o.agencies)
+	var regenerate string
+	switch filepath.Base(composePath) {
+	case singleComposeFile:
+		regenerate = fmt.Sprintf("make compose AGENCIES=%d", o.agencies)
+	case clusterComposeFile:
+		regenerate = fmt.Sprintf("make compose CLUSTER=1 AGENCIES=%d", o.agencies)
+	default:
+		regenerate = fmt.Sprintf("./generar-compose.sh %s %d", filepath.Base(composePath), o.agencies)
 	}
 	file := d.compose(composeParams{
 		Agencies:     o.agencies,
@@ -108,14 +138,15 @@ func run(o options) error {
 		Definitions:  ownDefs,
 		AgencyConfig: filepath.ToSlash(o.agencyConfig),
 		Regenerate:   regenerate,
+		Cluster:      o.cluster,
 	})
 	if err := os.WriteFile(defsPath, defs, 0o644); err != nil {
 		return err
 	}
-	if err := os.WriteFile(o.compose, file, 0o644); err != nil {
+	if err := os.WriteFile(composePath, file, 0o644); err != nil {
 		return err
 	}
-	fmt.Printf("action: compose | result: success | agencias: %d | archivos: %s, %s\n", o.agencies, o.compose, defsPath)
+	fmt.Printf("action: compose | result: success | agencias: %d | archivos: %s, %s\n", o.agencies, composePath, defsPath)
 	return nil
 }
 
@@ -144,6 +175,14 @@ const Vhost = "lottery"
 var hostPorts = []setting{
 	{"AMQP_PORT", "5672", "AMQP, for the programs and tests outside the stack"},
 	{"MANAGEMENT_PORT", "15672", "the management UI and HTTP API"},
+}
+
+// clusterHostPorts are the cluster's other two nodes' ports.
+var clusterHostPorts = []setting{
+	{"AMQP_PORT_2", "5673", "AMQP of the cluster's second node"},
+	{"MANAGEMENT_PORT_2", "15673", "the management UI of the cluster's second node"},
+	{"AMQP_PORT_3", "5674", "AMQP of the cluster's third node"},
+	{"MANAGEMENT_PORT_3", "15674", "the management UI of the cluster's third node"},
 }
 
 // user is a broker user of the deployment.
@@ -191,14 +230,19 @@ func (u user) password(env envFile) string {
 	return demoPassword(u.name)
 }
 
-// newPasswords sets a new random password for every user in env.
+// newPasswords sets a new random password for every user in env, and a new
+// Erlang cookie for the cluster's nodes.
 func (d deployment) newPasswords(env *envFile) error {
+	vars := []string{"ERLANG_COOKIE"}
 	for _, u := range d.users {
+		vars = append(vars, u.envVar)
+	}
+	for _, v := range vars {
 		buf := make([]byte, 18)
 		if _, err := rand.Read(buf); err != nil {
 			return err
 		}
-		env.set(u.envVar, hex.EncodeToString(buf))
+		env.set(v, hex.EncodeToString(buf))
 	}
 	return nil
 }

@@ -9,8 +9,10 @@
 #   preflight.sh queues   the running broker's queues are quorum queues, not
 #                         classic ones left by an earlier version
 #
-# A host port is read as docker compose reads it: from the environment, else
-# from .env, else its default.
+# With CLUSTER=1 (make exports it) the stack is docker-compose.cluster.yaml's,
+# whose three broker nodes publish a pair of ports each. A host port is read
+# as docker compose reads it: from the environment, else from .env, else its
+# default.
 set -euo pipefail
 
 fail() {
@@ -30,24 +32,33 @@ setting() {
 listening() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
 ports() {
-  local name port published
-  for spec in AMQP_PORT:5672:5672 MANAGEMENT_PORT:15672:15672; do
-    IFS=: read -r name port inside <<<"$spec"
+  local service name port inside published
+  local specs=(rabbitmq:AMQP_PORT:5672:5672 rabbitmq:MANAGEMENT_PORT:15672:15672)
+  if [ "${CLUSTER:-}" = 1 ]; then
+    specs=(rabbitmq-1:AMQP_PORT:5672:5672 rabbitmq-1:MANAGEMENT_PORT:15672:15672
+      rabbitmq-2:AMQP_PORT_2:5673:5672 rabbitmq-2:MANAGEMENT_PORT_2:15673:15672
+      rabbitmq-3:AMQP_PORT_3:5674:5672 rabbitmq-3:MANAGEMENT_PORT_3:15674:15672)
+  fi
+  for spec in "${specs[@]}"; do
+    IFS=: read -r service name port inside <<<"$spec"
     port=$(setting "$name" "$port")
     # This stack's own broker may hold it already: a second up changes nothing.
-    published=$(docker compose port rabbitmq "$inside" 2>/dev/null || true)
+    published=$(docker compose port "$service" "$inside" 2>/dev/null || true)
     [ "$published" = "127.0.0.1:$port" ] && continue
     if listening "$port"; then
-      fail docker_compose_up "127.0.0.1:$port, the broker's $name, is in use by another program (make demo and make test start a RabbitMQ on 5672 and 15672): set $name to a free port in .env, or stop what listens there; nothing was started"
+      fail docker_compose_up "127.0.0.1:$port, $service's $name, is in use by another program (make demo and make test start a RabbitMQ on 5672 and 15672): set $name to a free port in .env, or stop what listens there; nothing was started"
     fi
   done
 }
 
+# stopped looks at both stacks: they share .env and definitions.json.
 stopped() {
   local running
-  running=$(docker compose ps --status running --services 2>/dev/null || true)
+  running=$(for f in docker-compose.yaml docker-compose.cluster.yaml; do
+    [ -f "$f" ] && docker compose -f "$f" ps --status running --services 2>/dev/null
+  done || true)
   if [ -n "$running" ]; then
-    fail passwords "the compose stack is running ($(echo $running | tr ' ' ',')), and its broker would keep the old passwords: run make docker-compose-down, then make passwords, then make docker-compose-up (the broker loads the new passwords from definitions.json when it starts); nothing was changed"
+    fail passwords "the compose stack is running ($(echo $running | tr ' ' ',')), and its broker would keep the old passwords: run make docker-compose-down (with CLUSTER=1 for the cluster), then make passwords, then make docker-compose-up (the broker loads the new passwords from definitions.json when it starts); nothing was changed"
   fi
 }
 
