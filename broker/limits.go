@@ -44,6 +44,21 @@ const (
 	KeptDeliveryLimit = 1_000_000
 )
 
+// LotteryHeldBytes is the most memory a lottery holds because of what
+// senders publish, with prefetch and group its settings and betBytes what a
+// bet read takes besides its text (the size of bet.Bet): up to prefetch
+// whole messages handed over by the broker, and the bets of the batches read
+// ahead, being stored and kept for reuse (three groups and one batch).
+func LotteryHeldBytes(prefetch, group, betBytes int) int64 {
+	return int64(prefetch)*MaxMessageBytes + int64(3*group+1)*MaxBatchBets*int64(betBytes)
+}
+
+// LotteryOwnBytes is what a lottery takes besides what senders make it
+// hold: the runtime, buffers, the journal's index. With LotteryHeldBytes it
+// makes the lottery's soft memory limit (Go's GOMEMLIMIT), under which the
+// collector runs before garbage doubles the heap.
+const LotteryOwnBytes = 32 << 20
+
 // CheckHeaders says whether h is within MaxHeaders and MaxHeaderBytes.
 func CheckHeaders(h amqp.Table) error {
 	entries, size := headerSize(h)

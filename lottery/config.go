@@ -4,7 +4,9 @@ import (
 	"io"
 	"path/filepath"
 	"time"
+	"unsafe"
 
+	"github.com/loteria-nacional/pipeline/bet"
 	"github.com/loteria-nacional/pipeline/broker"
 	"github.com/loteria-nacional/pipeline/envconf"
 )
@@ -34,6 +36,12 @@ type config struct {
 	drain       time.Duration
 	topology    broker.Mode
 	identity    identity
+}
+
+// memoryLimit is the lottery's soft memory limit (Go's GOMEMLIMIT): what
+// senders can make it hold with its settings, and its own.
+func (c config) memoryLimit() int64 {
+	return broker.LotteryHeldBytes(c.prefetch, c.group, int(unsafe.Sizeof(bet.Bet{}))) + broker.LotteryOwnBytes
 }
 
 func (c config) betsPath() string    { return filepath.Join(c.dataDir, "bets.csv") }

@@ -13,6 +13,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"syscall"
 	"time"
 
@@ -52,6 +53,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	}
 	if err := logfmt.SetLevel(log, cfg.logLevel); err != nil {
 		return err
+	}
+	if getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(cfg.memoryLimit())
 	}
 	closing := logfmt.Closer(log, &err, nil)
 

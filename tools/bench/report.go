@@ -53,8 +53,8 @@ func renderReport(o options, r results) string {
 	row("agency 1 peak RSS (highest of all runs)", "%.1f MB", float64(agencyRSS)/1024)
 	if w := r.worst; w != nil {
 		row(fmt.Sprintf("lottery peak RSS under the worst batches allowed (%d of %d bets and %.2f MB each, from one sender)", w.batches, broker.MaxBatchBets, float64(w.bodyBytes)/1e6),
-			"%.1f MB (what senders can make it hold, by the README's bound for prefetch %d and group %d: %.1f MB)",
-			float64(w.lotteryRSS)/1024, o.prefetch, o.group, float64(w.boundBytes)/1e6)
+			"%.1f MB (what senders can make it hold, by the README's bound for prefetch %d and group %d: %.1f MB; with its own, its memory limit: %.1f MB)",
+			float64(w.lotteryRSS)/1024, o.prefetch, o.group, float64(w.heldBytes)/1e6, float64(w.heldBytes+broker.LotteryOwnBytes)/1e6)
 	}
 	row("raw baseline: one confirming publisher, one acking consumer", "%d messages of %d bytes in %.2f s = %.0f msg/s",
 		b.messages, b.size, b.seconds, float64(b.messages)/b.seconds)

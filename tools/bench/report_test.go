@@ -3,9 +3,6 @@ package main
 import (
 	"strings"
 	"testing"
-	"unsafe"
-
-	"github.com/loteria-nacional/pipeline/bet"
 )
 
 // TestReportRatios checks the report's headline figures on made-up runs:
@@ -53,12 +50,5 @@ func TestMedian(t *testing.T) {
 		if got := median(tc.runs, id); got != tc.want {
 			t.Errorf("median(%v) = %v; want %v", tc.runs, got, tc.want)
 		}
-	}
-}
-
-// TestBetBytes: the memory bound counts a bet read as what bet.Bet takes.
-func TestBetBytes(t *testing.T) {
-	if got := unsafe.Sizeof(bet.Bet{}); got != betBytes {
-		t.Errorf("bet.Bet takes %d bytes; memoryBound counts %d", got, betBytes)
 	}
 }

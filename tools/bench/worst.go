@@ -8,7 +8,9 @@ import (
 	"strings"
 	"syscall"
 	"time"
+	"unsafe"
 
+	"github.com/loteria-nacional/pipeline/bet"
 	"github.com/loteria-nacional/pipeline/broker"
 )
 
@@ -18,17 +20,7 @@ type worstResult struct {
 	batches    int
 	bodyBytes  int
 	lotteryRSS int64 // peak, KiB
-	boundBytes int64 // what its settings allow, by the README's formula
-}
-
-// betBytes is the memory a bet read takes besides its text: bet.Bet.
-const betBytes = 88
-
-// memoryBound is the README's bound on what the lottery holds because of
-// senders: up to prefetch whole messages handed over by the broker, and
-// the bets of the batches read ahead, being stored, and kept for reuse.
-func memoryBound(prefetch, group int) int64 {
-	return int64(prefetch)*broker.MaxMessageBytes + int64(3*group+1)*broker.MaxBatchBets*betBytes
+	heldBytes  int64 // what senders can make it hold with its settings
 }
 
 // runWorst has one sender publish batches of broker.MaxBatchBets bets
@@ -49,7 +41,7 @@ func runWorst(o options, v *vhosts) (*worstResult, error) {
 		return nil, err
 	}
 	defer os.RemoveAll(dataDir)
-	res := &worstResult{batches: 2 * (o.prefetch + o.group), boundBytes: memoryBound(o.prefetch, o.group)}
+	res := &worstResult{batches: 2 * (o.prefetch + o.group), heldBytes: broker.LotteryHeldBytes(o.prefetch, o.group, int(unsafe.Sizeof(bet.Bet{})))}
 	// Rows of ~100 bytes, as many as a batch may hold, as long as they fit.
 	rowLen := broker.MaxMessageBytes/broker.MaxBatchBets - len("\r\n")
 	var body strings.Builder
