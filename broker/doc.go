@@ -6,16 +6,20 @@
 // # Topology
 //
 // Everything is durable, and every queue is a quorum queue, replicated on a
-// cluster: the queues the programs read (lottery.bets, lottery.requests,
-// agency.N.winners) with an explicit delivery limit (DeliveryLimit) and the
-// dead-letter exchange, dead-lettering at least once, so that a message a
-// program cannot even receive is set aside by the broker (see limits.go);
-// the queues people read (dead-letter, unrouted) with a delivery limit no
-// number of peeks reaches. RabbitMQ 3.10 and 4.x take these arguments alike.
+// cluster: the lottery's queues (lottery.bets, lottery.requests) with an
+// explicit delivery limit (DeliveryLimit) and the dead-letter exchange,
+// dead-lettering at least once, so that a message the lottery cannot even
+// receive is set aside by the broker (see limits.go); the agencies' reply
+// queues (agency.N.winners) with the same limit and a message TTL
+// (ReplyTTL), dropping what is over either; the queues people read
+// (dead-letter, unrouted) with a delivery limit no number of peeks reaches.
+// RabbitMQ 3.10 and 4.x take these arguments alike.
 //
 //	exchange   kind    routing key          queue               consumer
 //	bets       direct  batch, finished      lottery.bets        lottery
+//	                                        (lottery.r.bets     replica r)
 //	requests   direct  winners              lottery.requests    lottery
+//	                                        (lottery.r.requests replica r)
 //	winners    direct  agency.N.winners     agency.N.winners    agency N
 //	dead-letter fanout  (any)               dead-letter         a person, in the management UI
 //	unrouted   fanout  (any)                unrouted            a person, in the management UI
@@ -23,13 +27,42 @@
 // bets, requests and winners have unrouted as their alternate exchange: a
 // message that matches no binding is kept in the unrouted queue instead of
 // vanishing after its confirm. dead-letter holds what the lottery refused,
-// with the reason in the x-reject-reason header.
+// with the reason in the x-reject-reason header (and, from a replica, its
+// name in x-replica: each replica refuses its own copy).
 //
-// Who declares: [ForAgencies] is the one definition in code. The lottery
-// applies it for agencies 1…N, an agency for its own number; both declare
-// idempotently at start-up (mode [Declare]), so they run against a bare
-// broker or vhost. Where definitions.json owns the topology, mode [Verify]
-// only checks passively that each exchange and queue exists.
+// Who declares: one function in code defines it all. The lottery applies
+// it for agencies 1…N ([ForFirst]), an agency for its own number
+// ([ForAgency]); both declare idempotently at start-up (mode [Declare]), so
+// they run against a bare broker or vhost. Where definitions.json owns the
+// topology, mode [Verify] only checks passively that each exchange and
+// queue exists.
+//
+// # Lottery replicas
+//
+// With LOTTERY_REPLICAS=a,b each replica r has its own queues,
+// lottery.r.bets and lottery.r.requests, bound with the same keys: a direct
+// exchange copies a message to every queue bound with its key, so every
+// replica gets every batch, finished event and winners request, and
+// stores, deduplicates and draws on its own, with no consensus among them.
+// There is no lottery.bets: a queue nobody reads would collect a copy of
+// everything.
+//
+// Each replica declares and binds every listed replica's queues before it
+// consumes, so a replica started later finds its copies waiting. An agency
+// declares no replica's queue: it waits, saying so (esperando_loteria),
+// until each exists, and binds them itself before it publishes, so that no
+// batch is routed before a replica's queue is bound (the exchange would
+// route it to the other replicas only, and the unrouted queue would never
+// see it). The lotteries may start before or after the agencies.
+//
+// Every replica answers every winners request, and the agency takes the
+// first answer. One answer from one chosen replica would need that
+// replica alive until it answers: a request it journaled before the draw
+// would be lost with it. With every replica answering, the later answers
+// are the same reply to the same correlation id: the agency has returned
+// by then and never reads them, and the reply queue's TTL drops them (an
+// agency asks again on each connection, so a dropped reply is never one it
+// waits for).
 //
 // # Messages
 //

@@ -2,6 +2,7 @@ package broker
 
 import (
 	"fmt"
+	"time"
 
 	amqp "github.com/rabbitmq/amqp091-go"
 )
@@ -43,6 +44,12 @@ const (
 	// number of peeks.
 	KeptDeliveryLimit = 1_000_000
 )
+
+// ReplyTTL is how long a winners reply waits in an agency's reply queue.
+// An agency that waits takes its reply at once; a reply nobody took is one
+// no agency waits for any more (an agency asks again on each connection), or
+// the second answer from another lottery replica, which must not pile up.
+const ReplyTTL = time.Minute
 
 // LotteryHeldBytes is the most memory a lottery holds because of what
 // senders publish, with prefetch and group its settings and betBytes what a

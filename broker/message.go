@@ -25,6 +25,7 @@ const (
 	HeaderFingerprint = "fingerprint"
 	HeaderReason      = "x-reject-reason"
 	HeaderRejectedBy  = "x-rejected-by"
+	HeaderReplica     = "x-replica"          // the lottery replica that refused it
 	HeaderDropped     = "x-original-headers" // in a dead letter whose headers were left out
 )
 

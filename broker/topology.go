@@ -1,11 +1,19 @@
 package broker
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"regexp"
+	"slices"
 	"strconv"
+	"strings"
+	"time"
 
 	amqp "github.com/rabbitmq/amqp091-go"
+	"github.com/sirupsen/logrus"
+
+	"github.com/loteria-nacional/pipeline/logfmt"
 )
 
 // Exchange, queue and routing-key names. broker/doc.go explains each.
@@ -25,6 +33,49 @@ const (
 	FinishedKey = "finished"
 	WinnersKey  = "winners"
 )
+
+// BetsQueueOf is the bets queue of a lottery replica, lottery.<r>.bets; of
+// "", one lottery alone, lottery.bets.
+func BetsQueueOf(replica string) string { return lotteryQueue(replica, "bets") }
+
+// RequestsQueueOf is the winners requests queue of a lottery replica,
+// lottery.<r>.requests; of "", one lottery alone, lottery.requests.
+func RequestsQueueOf(replica string) string { return lotteryQueue(replica, "requests") }
+
+func lotteryQueue(replica, what string) string {
+	if replica == "" {
+		return "lottery." + what
+	}
+	return "lottery." + replica + "." + what
+}
+
+// MaxReplicas bounds LOTTERY_REPLICAS: each replica's queues take every
+// message again.
+const MaxReplicas = 9
+
+// ParseReplicas parses LOTTERY_REPLICAS, the names of every lottery replica
+// of a deployment separated by commas: each of [a-z0-9]+, none twice. ""
+// is one lottery, with no replicas.
+func ParseReplicas(s string) ([]string, error) {
+	if s == "" {
+		return nil, nil
+	}
+	names := strings.Split(s, ",")
+	if len(names) > MaxReplicas {
+		return nil, fmt.Errorf("LOTTERY_REPLICAS %q: %d replicas; at most %d", s, len(names), MaxReplicas)
+	}
+	for i, r := range names {
+		if !replicaName.MatchString(r) {
+			return nil, fmt.Errorf("LOTTERY_REPLICAS %q: replica %d is %q; want lowercase letters and digits only", s, i+1, r)
+		}
+		if slices.Contains(names[:i], r) {
+			return nil, fmt.Errorf("LOTTERY_REPLICAS %q: %q twice", s, r)
+		}
+	}
+	return names, nil
+}
+
+var replicaName = regexp.MustCompile(`^[a-z0-9]+$`)
 
 // ReplyQueue is the durable queue where agency id receives its winners; it
 // is also the routing key that binds it to the winners exchange.
@@ -52,11 +103,13 @@ type Binding struct {
 
 // Topology is every exchange, queue and binding of a deployment: the one
 // place in code that defines them (definitions.json is the other, and a test
-// proves the two agree).
+// proves the two agree). Awaited queues are declared by others, the lottery
+// replicas: a program waits until they exist before it binds them.
 type Topology struct {
 	Exchanges []Exchange
 	Queues    []Queue
 	Bindings  []Binding
+	Awaited   []string
 }
 
 // Mode says whether programs declare the topology or only verify it.
@@ -103,12 +156,45 @@ func kept() amqp.Table {
 	return amqp.Table{"x-queue-type": "quorum", "x-delivery-limit": int32(KeptDeliveryLimit)}
 }
 
+// replies is an agency's reply queue: a reply lives ReplyTTL, and one
+// delivered DeliveryLimit times is dropped, not dead-lettered. Either way
+// no agency waits for it any more: each connection of an agency asks
+// again, and every lottery replica answers each request.
+func replies() amqp.Table {
+	return amqp.Table{
+		"x-queue-type":     "quorum",
+		"x-delivery-limit": int32(DeliveryLimit),
+		"x-message-ttl":    int32(ReplyTTL / time.Millisecond),
+	}
+}
+
 func routed() amqp.Table { return amqp.Table{"alternate-exchange": UnroutedExchange} }
 
-// ForAgencies is the topology with the reply queues of the given agencies.
-// The lottery uses it with every agency that takes part; an agency with its
-// own number only.
-func ForAgencies(agencies ...int) Topology {
+// ForAgencies is the topology of one lottery with the reply queues of the
+// given agencies. The lottery uses it with every agency that takes part; an
+// agency with its own number only.
+func ForAgencies(agencies ...int) Topology { return topology(nil, agencies) }
+
+// ForAgency is the topology agency id applies: its own reply queue, and the
+// queues of the lottery replicas, which the replicas declare and the agency
+// only waits for (with none, the one lottery's, which the agency declares).
+func ForAgency(id int, replicas ...string) Topology {
+	t := topology(replicas, []int{id})
+	if len(replicas) == 0 {
+		return t
+	}
+	for _, r := range replicas {
+		t.Awaited = append(t.Awaited, BetsQueueOf(r), RequestsQueueOf(r))
+	}
+	t.Queues = slices.DeleteFunc(t.Queues, func(q Queue) bool { return slices.Contains(t.Awaited, q.Name) })
+	return t
+}
+
+// topology is every exchange, queue and binding for the given lottery
+// replicas (none: one lottery) and agencies: each replica's bets queue gets
+// every batch and finished event, and its requests queue every winners
+// request.
+func topology(replicas []string, agencies []int) Topology {
 	t := Topology{
 		Exchanges: []Exchange{
 			{BetsExchange, amqp.ExchangeDirect, routed()},
@@ -118,41 +204,50 @@ func ForAgencies(agencies ...int) Topology {
 			{UnroutedExchange, amqp.ExchangeFanout, nil},
 		},
 		Queues: []Queue{
-			{BetsQueue, quorum()},
-			{RequestsQueue, quorum()},
 			{DeadQueue, kept()},
 			{UnroutedQueue, kept()},
 		},
 		Bindings: []Binding{
-			{BetsExchange, BetsQueue, BatchKey},
-			{BetsExchange, BetsQueue, FinishedKey},
-			{RequestsExchange, RequestsQueue, WinnersKey},
 			{DeadExchange, DeadQueue, ""},
 			{UnroutedExchange, UnroutedQueue, ""},
 		},
+	}
+	lotteries := replicas
+	if len(lotteries) == 0 {
+		lotteries = []string{""}
+	}
+	for _, r := range lotteries {
+		bets, requests := BetsQueueOf(r), RequestsQueueOf(r)
+		t.Queues = append(t.Queues, Queue{bets, quorum()}, Queue{requests, quorum()})
+		t.Bindings = append(t.Bindings,
+			Binding{BetsExchange, bets, BatchKey},
+			Binding{BetsExchange, bets, FinishedKey},
+			Binding{RequestsExchange, requests, WinnersKey})
 	}
 	for _, id := range agencies {
 		// No single active consumer: a quorum queue with one refuses
 		// basic.get, a peek in the management UI.
 		q := ReplyQueue(id)
-		t.Queues = append(t.Queues, Queue{q, quorum()})
+		t.Queues = append(t.Queues, Queue{q, replies()})
 		t.Bindings = append(t.Bindings, Binding{WinnersExchange, q, q})
 	}
 	return t
 }
 
-// ForFirst is the topology of a draw in which agencies 1…n take part.
-func ForFirst(n int) Topology {
+// ForFirst is the topology of a draw in which agencies 1…n take part, read
+// by the given lottery replicas (none: one lottery).
+func ForFirst(n int, replicas ...string) Topology {
 	ids := make([]int, n)
 	for i := range ids {
 		ids[i] = i + 1
 	}
-	return ForAgencies(ids...)
+	return topology(replicas, ids)
 }
 
 // Apply declares or verifies t on a channel of conn. In Verify mode a missing
 // exchange or queue is an error that names it; bindings cannot be checked
-// passively in AMQP 0-9-1 and are left to definitions.json.
+// passively in AMQP 0-9-1 and are left to definitions.json. Awaited queues
+// and their bindings are left to Await.
 func (t Topology) Apply(conn *amqp.Connection, mode Mode) error {
 	ch, err := conn.Channel()
 	if err != nil {
@@ -187,10 +282,79 @@ func (t Topology) Apply(conn *amqp.Connection, mode Mode) error {
 	if mode == Verify {
 		return nil
 	}
+	return t.bind(ch, false)
+}
+
+// bind makes t's bindings: those of awaited queues, or all the others.
+func (t Topology) bind(ch *amqp.Channel, awaited bool) error {
 	for _, b := range t.Bindings {
+		if slices.Contains(t.Awaited, b.Queue) != awaited {
+			continue
+		}
 		if err := ch.QueueBind(b.Queue, b.Key, b.Exchange, false, nil); err != nil {
 			return fmt.Errorf("bind queue %q to exchange %q with key %q: %w", b.Queue, b.Exchange, b.Key, err)
 		}
 	}
 	return nil
+}
+
+// awaitEvery is how often Await looks for the queues it waits for, and
+// awaitLogEvery how often it says so.
+const (
+	awaitEvery    = 250 * time.Millisecond
+	awaitLogEvery = 5 * time.Second
+)
+
+// Await waits until every awaited queue exists, saying which it waits for,
+// and in Declare mode then binds them, so that nothing published after it
+// returns misses one: a lottery replica that starts later declares its
+// queues, and a message the exchange routed before that would be lost to
+// it. In Verify mode definitions.json made them and a missing one is an
+// error.
+func (t Topology) Await(ctx context.Context, conn *amqp.Connection, mode Mode, log logrus.FieldLogger) error {
+	var logged time.Time
+	for _, q := range t.Awaited {
+		for {
+			err := exists(conn, q)
+			var ae *amqp.Error
+			if err == nil {
+				break
+			}
+			if mode == Verify || !errors.As(err, &ae) || ae.Code != amqp.NotFound {
+				return fmt.Errorf("%s queue %q: %w", mode, q, err)
+			}
+			if time.Since(logged) >= awaitLogEvery {
+				logged = time.Now()
+				log.WithFields(logrus.Fields{logfmt.ResultKey: logfmt.InProgress, "cola": q}).Info("esperando_loteria")
+			}
+			timer := time.NewTimer(awaitEvery)
+			select {
+			case <-ctx.Done():
+				timer.Stop()
+				return ctx.Err()
+			case <-timer.C:
+			}
+		}
+	}
+	if mode == Verify {
+		return nil
+	}
+	ch, err := conn.Channel()
+	if err != nil {
+		return fmt.Errorf("open channel for topology: %w", err)
+	}
+	defer ch.Close()
+	return t.bind(ch, true)
+}
+
+// exists declares q passively on a channel of its own: a missing queue
+// closes the channel.
+func exists(conn *amqp.Connection, q string) error {
+	ch, err := conn.Channel()
+	if err != nil {
+		return err
+	}
+	defer ch.Close()
+	_, err = ch.QueueDeclarePassive(q, true, false, false, false, nil)
+	return err
 }

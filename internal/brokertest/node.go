@@ -158,3 +158,26 @@ func (n *Node) Leader(queue string) string {
 	n.must(err)
 	return leader
 }
+
+// ClusterVhost creates a fresh vhost on a private cluster, open to its
+// guest user, and returns the AMQP URL of every node for it, as a list: a
+// cluster serves one case of a test after another.
+func ClusterVhost(t testing.TB, nodes []*Node) string {
+	t.Helper()
+	name := fmt.Sprintf("test-%s-%d", sanitize(t.Name()), counter.Add(1))
+	ctx, cancel := nodes[0].ctx()
+	defer cancel()
+	_, err := nodes[0].Ctl(ctx, "add_vhost", name)
+	if err == nil {
+		_, err = nodes[0].Ctl(ctx, "set_permissions", "-p", name, "guest", ".*", ".*", ".*")
+	}
+	nodes[0].must(err)
+	url := ""
+	for i, n := range nodes {
+		if i > 0 {
+			url += ","
+		}
+		url += n.URL + name
+	}
+	return url
+}
