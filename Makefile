@@ -59,7 +59,7 @@ bench: build broker ## Benchmark the pipeline against a raw baseline (BENCH_BETS
 
 # Pinned, and fetched and built by go run: nothing to install.
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
-ALL_TAGS := failpoints,faults,compose,cluster
+ALL_TAGS := failpoints,faults,compose,cluster,replicas
 
 .PHONY: lint
 lint: ## go mod tidy -diff, gofmt, go vet and staticcheck, over the code of every build tag
@@ -124,6 +124,10 @@ reset: ## Start a new draw: remove the stack's containers and its broker's and l
 .PHONY: test-cluster
 test-cluster: broker ## Failover on private three-node clusters: a node lost mid-run, three ways
 	$(GO) test -race -tags cluster -run TestCluster -count=1 -timeout 12m -v ./e2e 2>&1 | grep -v 'harness_test.go.*result: success' ; test $${PIPESTATUS[0]} -eq 0
+
+.PHONY: test-replicas
+test-replicas: broker ## Two lottery replicas on a private three-node cluster: one lost for good mid-run, five ways
+	$(GO) test -race -tags replicas -run '^TestReplicaLostForGood$$' -count=1 -timeout 10m -v ./e2e 2>&1 | grep -v 'harness_test.go.*result: success' ; test $${PIPESTATUS[0]} -eq 0
 
 .PHONY: test-compose
 test-compose: ## The compose deployment on a real docker engine, started (or installed) if none runs; at most 15 minutes

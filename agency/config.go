@@ -31,6 +31,7 @@ type config struct {
 	window         int
 	winnersTimeout time.Duration
 	topology       broker.Mode
+	replicas       []string // the lottery's replicas; none: one lottery
 }
 
 func loadConfig(args []string, getenv func(string) string, stdout io.Writer) (config, error) {
@@ -55,6 +56,9 @@ func loadConfig(args []string, getenv func(string) string, stdout io.Writer) (co
 	}
 	mode, err := broker.ParseMode(v.String("TOPOLOGY_MODE"))
 	c.topology = mode
+	if err == nil {
+		c.replicas, err = broker.ParseReplicas(v.String("LOTTERY_REPLICAS"))
+	}
 	if err == nil {
 		err = v.Err()
 	}

@@ -28,6 +28,7 @@ func TestRunRefusesBadSettings(t *testing.T) {
 		{"a number that is no number", nil, map[string]string{"CLI_ID": "one"}, `setting CLI_ID="one"`},
 		{"a batch size over the limit", nil, map[string]string{"CLI_ID": "1", "CLI_BATCH_MAXAMOUNT": "20000"}, `CLI_BATCH_MAXAMOUNT="20000" from the environment: want an integer from 1 to 10000`},
 		{"an unknown topology mode", nil, map[string]string{"CLI_ID": "1", "TOPOLOGY_MODE": "guess"}, `topology mode "guess"`},
+		{"a replica named twice", nil, map[string]string{"CLI_ID": "1", "LOTTERY_REPLICAS": "a,a"}, `LOTTERY_REPLICAS "a,a": "a" twice`},
 		{"an unknown log level", nil, map[string]string{"CLI_ID": "1", "LOG_LEVEL": "loud"}, `LOG_LEVEL="loud"`},
 		{"an argument", []string{"file.csv"}, map[string]string{"CLI_ID": "1"}, `unexpected argument "file.csv"`},
 		{"a file that is not there", nil, map[string]string{"CLI_ID": "1", "CLI_DATA_FILE": "/nonexistent/agency.csv"}, "/nonexistent/agency.csv"},

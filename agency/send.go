@@ -84,7 +84,11 @@ func (a *agent) session(ctx context.Context) (err error) {
 	lost := func(err error) error { return broker.MarkLost(conn, err) }
 	closing := logfmt.Closer(a.log, &err, conn.IsClosed)
 	defer closing("connection", conn.Close)
-	if err := broker.ForAgencies(a.cfg.id).Apply(conn, a.cfg.topology); err != nil {
+	topology := broker.ForAgency(a.cfg.id, a.cfg.replicas...)
+	if err := topology.Apply(conn, a.cfg.topology); err != nil {
+		return lost(err)
+	}
+	if err := topology.Await(ctx, conn, a.cfg.topology, a.log); err != nil {
 		return lost(err)
 	}
 	pub, err := broker.NewPublisher(conn, a.cfg.window)

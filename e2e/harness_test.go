@@ -81,6 +81,21 @@ func (w *world) startLottery(agencies int, env ...string) *proc {
 	return p
 }
 
+// replicaDir is where lottery replica r keeps bets.csv and its journal.
+func (w *world) replicaDir(r string) string { return filepath.Join(w.dir, "lottery-"+r) }
+
+// startReplica starts lottery replica r of replicas (their names,
+// comma-separated) for agencies 1…n, named lottery-r, on its own data
+// directory, with env added, and waits until it takes messages.
+func (w *world) startReplica(r, replicas string, agencies int, env ...string) *proc {
+	w.t.Helper()
+	name := "lottery-" + r
+	p := w.start(name, "lottery", append([]string{"LOTTERY_AGENCIES=" + strconv.Itoa(agencies), "LOTTERY_DATA_DIR=" + w.replicaDir(r),
+		"LOTTERY_REPLICAS=" + replicas, "LOTTERY_REPLICA=" + r}, env...)...)
+	w.waitFor(name, 30*time.Second, "lottery_iniciado")
+	return p
+}
+
 // storedBets is what the world's bets.csv holds.
 func (w *world) storedBets() []bet.Bet {
 	w.t.Helper()

@@ -39,6 +39,7 @@ func Shared() []Setting {
 		{Name: "AMQP_URL", Default: "amqp://guest:guest@localhost:5672/", Help: "broker URL; a vhost in its path is used"},
 		{Name: "LOG_LEVEL", Default: "info", Help: "debug, info, warn or error", YAML: "log.level"},
 		{Name: "TOPOLOGY_MODE", Default: "declare", Help: "declare the topology, or verify it passively (definitions.json owns it)"},
+		{Name: "LOTTERY_REPLICAS", Default: "", Help: "the names of every lottery replica, comma-separated, each [a-z0-9]+; empty: one lottery"},
 	}
 }
 

@@ -1,8 +1,10 @@
 package main
 
 import (
+	"fmt"
 	"io"
 	"path/filepath"
+	"slices"
 	"time"
 	"unsafe"
 
@@ -15,7 +17,8 @@ import (
 func settings() []envconf.Setting {
 	return append(envconf.Shared(), []envconf.Setting{
 		{Name: "LOTTERY_AGENCIES", Default: "5", Help: "agencies 1…N take part in the draw"},
-		{Name: "LOTTERY_DATA_DIR", Default: "data", Help: "where bets.csv and the journal live"},
+		{Name: "LOTTERY_REPLICA", Default: "", Help: "with LOTTERY_REPLICAS, which replica this is"},
+		{Name: "LOTTERY_DATA_DIR", Default: "data", Help: "where bets.csv and the journal live (each replica its own)"},
 		{Name: "LOTTERY_PREFETCH", Default: "32", Help: "unacked bet batches the broker may hand the lottery at once"},
 		{Name: "LOTTERY_GROUP", Default: "32", Help: "batches stored and made durable together (group commit)"},
 		{Name: "LOTTERY_STATUS_SECONDS", Default: "5", Help: "how often to log what the draw still waits for"},
@@ -36,6 +39,8 @@ type config struct {
 	drain       time.Duration
 	topology    broker.Mode
 	identity    identity
+	replicas    []string // every replica of the deployment; none: one lottery
+	replica     string   // this one, or ""
 }
 
 // memoryLimit is the lottery's soft memory limit (Go's GOMEMLIMIT): what
@@ -68,7 +73,25 @@ func loadConfig(args []string, getenv func(string) string, stdout io.Writer) (co
 		c.identity, err = parseIdentity(v.String("LOTTERY_IDENTITY"), v.String("LOTTERY_USER_PATTERN"))
 	}
 	if err == nil {
+		c.replicas, c.replica, err = parseReplicas(v.String("LOTTERY_REPLICAS"), v.String("LOTTERY_REPLICA"))
+	}
+	if err == nil {
 		err = v.Err()
 	}
 	return c, err
+}
+
+// parseReplicas checks that LOTTERY_REPLICA names one of LOTTERY_REPLICAS,
+// or that both are unset.
+func parseReplicas(list, replica string) ([]string, string, error) {
+	replicas, err := broker.ParseReplicas(list)
+	switch {
+	case err != nil:
+		return nil, "", err
+	case replicas == nil && replica != "":
+		return nil, "", fmt.Errorf("LOTTERY_REPLICA is %q but LOTTERY_REPLICAS is empty: list every replica of the deployment, or unset both for one lottery", replica)
+	case replicas != nil && !slices.Contains(replicas, replica):
+		return nil, "", fmt.Errorf("LOTTERY_REPLICA is %q, which is not one of LOTTERY_REPLICAS %q: name this replica", replica, list)
+	}
+	return replicas, replica, nil
 }

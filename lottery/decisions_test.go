@@ -286,6 +286,32 @@ func TestRequestAnsweredAfterTheDraw(t *testing.T) {
 	}
 }
 
+// TestReplicaNamesItsDeadLetters: every replica dead-letters its own copy
+// of a message it refuses, with its name; one lottery alone names none.
+func TestReplicaNamesItsDeadLetters(t *testing.T) {
+	for _, replica := range []string{"", "b"} {
+		b := newBench(t, 1)
+		b.l.cfg.replicas, b.l.cfg.replica = []string{"a", "b"}, replica
+		if replica == "" {
+			b.l.cfg.replicas = nil
+		}
+		if err := b.bets(batch(2, 1, "f", "A")); err != nil {
+			t.Fatal(err)
+		}
+		dead := b.pub.to(broker.DeadExchange)
+		if len(dead) != 1 {
+			t.Fatalf("replica %q: %d dead letters; want 1", replica, len(dead))
+		}
+		got, ok := dead[0].msg.Headers[broker.HeaderReplica]
+		if replica == "" && ok {
+			t.Errorf("one lottery alone: %s = %v; want none", broker.HeaderReplica, got)
+		}
+		if replica != "" && got != replica {
+			t.Errorf("replica %q: %s = %v; want its name", replica, broker.HeaderReplica, got)
+		}
+	}
+}
+
 // TestFailedGroupLeavesWhatTheJournalSays: a group that fails before its
 // journal commit (here the dead letter of its second batch cannot be sent)
 // leaves the lottery exactly what its journal says, as a restart would: the

@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"strings"
 	"syscall"
 	"time"
 
@@ -150,7 +151,7 @@ func session(ctx context.Context, cfg config, dialer *broker.Dialer, l *lottery,
 	lost := func(err error) error { return broker.MarkLost(conn, err) }
 	closing := logfmt.Closer(log, &err, conn.IsClosed)
 	defer closing("connection", conn.Close)
-	if err := broker.ForFirst(cfg.agencies).Apply(conn, cfg.topology); err != nil {
+	if err := broker.ForFirst(cfg.agencies, cfg.replicas...).Apply(conn, cfg.topology); err != nil {
 		return lost(err)
 	}
 	pub, err := broker.NewPublisher(conn, 1)
@@ -166,7 +167,7 @@ func session(ctx context.Context, cfg config, dialer *broker.Dialer, l *lottery,
 		defer timer.Stop()
 		steady = timer.C
 	}
-	requests, err := broker.Consume(conn, broker.RequestsQueue, reqPrefetch)
+	requests, err := broker.Consume(conn, broker.RequestsQueueOf(cfg.replica), reqPrefetch)
 	if err != nil {
 		return lost(err)
 	}
@@ -176,13 +177,17 @@ func session(ctx context.Context, cfg config, dialer *broker.Dialer, l *lottery,
 			return lost(err)
 		}
 	}
-	bets, err := broker.Consume(conn, broker.BetsQueue, prefetch)
+	bets, err := broker.Consume(conn, broker.BetsQueueOf(cfg.replica), prefetch)
 	if err != nil {
 		return lost(err)
 	}
 	defer closing("bets consumer channel", bets.Close)
 
-	log.WithFields(logrus.Fields{"agencias": cfg.agencies, "datos": cfg.dataDir, "identidad": identityName(cfg.identity), "cuidadosa": careful}).Info("lottery_iniciado")
+	fields := logrus.Fields{"agencias": cfg.agencies, "datos": cfg.dataDir, "identidad": identityName(cfg.identity), "cuidadosa": careful}
+	if cfg.replica != "" {
+		fields["replica"], fields["replicas"] = cfg.replica, strings.Join(cfg.replicas, ",")
+	}
+	log.WithFields(fields).Info("lottery_iniciado")
 	l.pub = pub
 	return lost(l.Run(ctx, bets, requests, steady))
 }

@@ -33,6 +33,10 @@ func TestRunRefusesBadSettings(t *testing.T) {
 		{"an unknown identity", nil, map[string]string{"LOTTERY_IDENTITY": "trust"}, `LOTTERY_IDENTITY="trust": want header or user`},
 		{"a user pattern without {id}", nil, map[string]string{"LOTTERY_IDENTITY": "user", "LOTTERY_USER_PATTERN": "agency"}, "want a pattern with {id}"},
 		{"an unknown topology mode", nil, map[string]string{"TOPOLOGY_MODE": "guess"}, `topology mode "guess"`},
+		{"a replica name with a dash", nil, map[string]string{"LOTTERY_REPLICAS": "a,lottery-b", "LOTTERY_REPLICA": "a"}, `replica 2 is "lottery-b"`},
+		{"a replica without the list", nil, map[string]string{"LOTTERY_REPLICA": "a"}, `LOTTERY_REPLICA is "a" but LOTTERY_REPLICAS is empty`},
+		{"replicas without this one's name", nil, map[string]string{"LOTTERY_REPLICAS": "a,b"}, `LOTTERY_REPLICA is "", which is not one of LOTTERY_REPLICAS "a,b"`},
+		{"a replica not listed", nil, map[string]string{"LOTTERY_REPLICAS": "a,b", "LOTTERY_REPLICA": "c"}, `LOTTERY_REPLICA is "c", which is not one of`},
 		{"an argument", []string{"data"}, nil, `unexpected argument "data"`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

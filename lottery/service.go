@@ -104,7 +104,7 @@ func (l *lottery) Run(ctx context.Context, bets, requests consumer, steady <-cha
 			if !ok {
 				betsCh = nil
 				if done != nil {
-					return lostConsumer(broker.BetsQueue, bets)
+					return lostConsumer(broker.BetsQueueOf(l.cfg.replica), bets)
 				}
 			} else if err := l.handleBets(work, l.gather(in, betsCh)); err != nil {
 				return err
@@ -113,7 +113,7 @@ func (l *lottery) Run(ctx context.Context, bets, requests consumer, steady <-cha
 			if !ok {
 				reqCh = nil
 				if done != nil {
-					return lostConsumer(broker.RequestsQueue, requests)
+					return lostConsumer(broker.RequestsQueueOf(l.cfg.replica), requests)
 				}
 			} else if err := l.handleRequest(work, d); err != nil {
 				return err
@@ -433,6 +433,9 @@ func (l *lottery) reject(ctx context.Context, d amqp.Delivery, r *rejection) err
 	}
 	headers[broker.HeaderReason] = reason
 	headers[broker.HeaderRejectedBy] = "lottery"
+	if l.cfg.replica != "" {
+		headers[broker.HeaderReplica] = l.cfg.replica // each replica dead-letters its own copy
+	}
 	headers["x-original-exchange"] = d.Exchange
 	headers["x-original-routing-key"] = d.RoutingKey
 	// No UserId: the copy is the lottery's, and RabbitMQ checks it against
