@@ -52,9 +52,9 @@ test-faults: broker ## Fault-injection suite: random kills, SIGTERMs, failpoints
 	$(GO) test -race -tags faults -run TestFaults -count=1 -timeout 25m -v ./e2e 2>&1 | grep -v 'harness_test.go.*result: success' ; test $${PIPESTATUS[0]} -eq 0
 
 .PHONY: bench
-bench: build broker ## Benchmark the pipeline against a raw baseline (BENCH_BETS per agency, default 1000000); writes bench-results/
+bench: build broker ## Benchmark the pipeline against a raw baseline (BENCH_BETS per agency, default 1000000; REPLICAS=2: two lottery replicas beside one); writes bench-results/
 	$(GO) build -o $(BIN)/ ./tools/bench
-	$(BIN)/bench -agencies $(AGENCIES) -bets $(or $(BENCH_BETS),1000000)
+	$(BIN)/bench -agencies $(AGENCIES) -bets $(or $(BENCH_BETS),1000000) -replicas $(or $(REPLICAS),0)
 	$(GO) test -run '^$$' -bench . -benchtime 500ms ./bet ./agency
 
 # Pinned, and fetched and built by go run: nothing to install.
@@ -78,18 +78,27 @@ clean: ## Remove built programs and generated data
 
 # CLUSTER=1: the compose targets run the broker as a cluster of three nodes,
 # from docker-compose.cluster.yaml, a project with containers and volumes of
-# its own.
+# its own. REPLICAS=2 (or more): the cluster with that many lottery replicas,
+# lottery-a, lottery-b, …, from docker-compose.replicas.yaml, a project of
+# its own too.
+LOTTERIES := lottery
+ifneq ($(filter-out 0 1,$(REPLICAS)),)
+CLUSTER := 1
+COMPOSE_FILE ?= docker-compose.replicas.yaml
+COMPOSE_FLAGS := -replicas $(REPLICAS)
+LOTTERIES := $(addprefix lottery-,$(wordlist 1,$(REPLICAS),a b c d e f g h i))
+endif
 ifeq ($(CLUSTER),1)
 COMPOSE_FILE ?= docker-compose.cluster.yaml
 export COMPOSE_FILE CLUSTER
-COMPOSE_FLAGS := -cluster
+COMPOSE_FLAGS ?= -cluster
 BROKERS := rabbitmq-1 rabbitmq-2 rabbitmq-3 rabbitmq-ready
 else
 BROKERS := rabbitmq
 endif
 
 .PHONY: compose
-compose: ## Write docker-compose.yaml (CLUSTER=1: docker-compose.cluster.yaml) and definitions.json for AGENCIES agencies (and the host ports into .env)
+compose: ## Write docker-compose.yaml (CLUSTER=1: docker-compose.cluster.yaml; REPLICAS=2: docker-compose.replicas.yaml) and its definitions for AGENCIES agencies (and the host ports into .env)
 	$(GO) run ./tools/compose -agencies $(AGENCIES) $(COMPOSE_FLAGS)
 
 .PHONY: passwords
@@ -99,12 +108,12 @@ passwords: ## New random broker passwords into .env and definitions.json (refuse
 
 .PHONY: docker-image
 docker-image: ## Build the lottery image and the one image every agency runs
-	docker compose build lottery agency1
+	docker compose build $(firstword $(LOTTERIES)) agency1
 
 .PHONY: docker-compose-up
-docker-compose-up: compose data ## Start RabbitMQ (CLUSTER=1: three nodes), the lottery and AGENCIES agencies (writes the compose file and .data first, checks the host ports)
+docker-compose-up: compose data ## Start RabbitMQ (CLUSTER=1: three nodes; REPLICAS=2: and two lottery replicas), the lottery and AGENCIES agencies (writes the compose file and .data first, checks the host ports)
 	tools/docker/preflight.sh ports
-	docker compose build lottery agency1
+	docker compose build $(firstword $(LOTTERIES)) agency1
 	docker compose up -d --no-build --wait $(BROKERS)
 	tools/docker/preflight.sh queues
 	docker compose up -d --no-build

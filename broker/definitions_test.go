@@ -6,16 +6,26 @@ import (
 	"os"
 	"reflect"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/loteria-nacional/pipeline/broker"
 )
 
-// TestDefinitionsMatchTopology proves that definitions.json, which the
-// compose deployment loads, and the topology the programs declare agree:
-// names, types, durability, arguments and bindings.
+// TestDefinitionsMatchTopology proves that the definitions the compose
+// deployments load (definitions.json; definitions.replicas.json, with
+// lottery replicas) and the topology the programs declare agree: names,
+// types, durability, arguments and bindings. The agencies and replicas are
+// those the file has users for.
 func TestDefinitionsMatchTopology(t *testing.T) {
-	b, err := os.ReadFile("../definitions.json")
+	for _, file := range []string{"definitions.json", "definitions.replicas.json"} {
+		t.Run(file, func(t *testing.T) { checkDefinitions(t, "../"+file) })
+	}
+}
+
+func checkDefinitions(t *testing.T, path string) {
+	t.Helper()
+	b, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -47,16 +57,17 @@ func TestDefinitionsMatchTopology(t *testing.T) {
 		t.Fatal(err)
 	}
 	if len(defs.Vhosts) != 1 {
-		t.Fatalf("definitions.json has vhosts %v; want one", defs.Vhosts)
+		t.Fatalf("vhosts %v; want one", defs.Vhosts)
 	}
 	vhost := defs.Vhosts[0].Name
 	if len(defs.Policies) != 0 {
-		t.Errorf("definitions.json has policies %v; want none (no delivery limit)", defs.Policies)
+		t.Errorf("policies %v; want none (no delivery limit)", defs.Policies)
 	}
 	agencies := 0
+	var replicas []string
 	for _, u := range defs.Users {
 		if u.Name == "guest" {
-			t.Error("definitions.json has a guest user")
+			t.Error("a guest user")
 		}
 		if u.HashingAlgorithm != "rabbit_password_hashing_sha256" {
 			t.Errorf("user %q: hashing_algorithm %q; want rabbit_password_hashing_sha256", u.Name, u.HashingAlgorithm)
@@ -65,8 +76,11 @@ func TestDefinitionsMatchTopology(t *testing.T) {
 		if _, err := fmt.Sscanf(u.Name, "agency-%d", &id); err == nil {
 			agencies++
 		}
+		if r, ok := strings.CutPrefix(u.Name, "lottery-"); ok {
+			replicas = append(replicas, r)
+		}
 	}
-	want := broker.ForFirst(agencies)
+	want := broker.ForFirst(agencies, replicas...)
 
 	got := map[string]string{}
 	for _, e := range defs.Exchanges {
@@ -80,7 +94,7 @@ func TestDefinitionsMatchTopology(t *testing.T) {
 		wantEx[e.Name] = fmt.Sprintf("%s %v", e.Kind, norm(e.Args))
 	}
 	if !reflect.DeepEqual(got, wantEx) {
-		t.Errorf("definitions.json exchanges = %v;\nbroker declares %v", got, wantEx)
+		t.Errorf("exchanges = %v;\nbroker declares %v", got, wantEx)
 	}
 
 	got = map[string]string{}
@@ -98,7 +112,7 @@ func TestDefinitionsMatchTopology(t *testing.T) {
 		wantQ[q.Name] = fmt.Sprint(norm(q.Args))
 	}
 	if !reflect.DeepEqual(got, wantQ) {
-		t.Errorf("definitions.json queues = %v;\nbroker declares %v", got, wantQ)
+		t.Errorf("queues = %v;\nbroker declares %v", got, wantQ)
 	}
 
 	var gotB, wantB []string
@@ -114,7 +128,7 @@ func TestDefinitionsMatchTopology(t *testing.T) {
 	slices.Sort(gotB)
 	slices.Sort(wantB)
 	if !slices.Equal(gotB, wantB) {
-		t.Errorf("definitions.json bindings = %v;\nbroker declares %v", gotB, wantB)
+		t.Errorf("bindings = %v;\nbroker declares %v", gotB, wantB)
 	}
 }
 

@@ -44,6 +44,7 @@ func TestCompose(t *testing.T) {
 		{"new passwords take effect at the next up", (*stack).newPasswords},
 		{"the cluster: five agencies get their winners from queues on three nodes", (*stack).clusterUp},
 		{"the cluster loses the lottery's node mid-run, and nothing is lost", (*stack).clusterLosesANode},
+		{"two lottery replicas: one lost for good mid-run, and nothing is lost", (*stack).replicaLost},
 	}
 	for _, step := range steps {
 		if !t.Run(step.name, func(t *testing.T) { step.run(s, t) }) {
@@ -211,7 +212,7 @@ func (s *stack) secondUp(t *testing.T) {
 }
 
 func (s *stack) otherAgencyCount(t *testing.T) {
-	journal, bets := fileBytes(t, s.stored(t, "journal.jsonl")), fileBytes(t, s.stored(t, "bets.csv"))
+	journal, bets := fileBytes(t, s.stored(t, "lottery", "journal.jsonl")), fileBytes(t, s.stored(t, "lottery", "bets.csv"))
 	s.mustMake(t, 3, "docker-compose-up")
 	if code := s.waitExited(t, "lottery")["lottery"]; code != 1 {
 		t.Errorf("the lottery exited %d; want 1", code)
@@ -227,8 +228,8 @@ func (s *stack) otherAgencyCount(t *testing.T) {
 	if len(fails) != 1 || !containsAll(fails[0], want) {
 		t.Errorf("the lottery's log:\n%s\nwant one fail line saying %q", strings.Join(lines, "\n"), want)
 	}
-	sameFiles(t, "journal.jsonl", journal, fileBytes(t, s.stored(t, "journal.jsonl")))
-	sameFiles(t, "bets.csv", bets, fileBytes(t, s.stored(t, "bets.csv")))
+	sameFiles(t, "journal.jsonl", journal, fileBytes(t, s.stored(t, "lottery", "journal.jsonl")))
+	sameFiles(t, "bets.csv", bets, fileBytes(t, s.stored(t, "lottery", "bets.csv")))
 }
 
 func (s *stack) reset(t *testing.T) {
@@ -347,19 +348,60 @@ func (s *stack) clusterLosesANode(t *testing.T) {
 	s.mustMake(t, 5, "reset")
 	const bets = "BETS=100000" // a run long enough to lose a node in
 	s.mustMake(t, 5, "docker-compose-up", bets)
-	deadline := time.Now().Add(2 * time.Minute)
-	for !containsLine(s.logs(t, "lottery"), "action: apuesta_recibida | result: success") {
-		if time.Now().After(deadline) {
-			t.Fatalf("the lottery stored no bet in 2 minutes:\n%s", strings.Join(s.logs(t, "lottery"), "\n"))
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
+	s.waitStoring(t, "lottery")
 	s.must(t, "docker", "compose", "kill", "-s", "SIGKILL", "rabbitmq-1")
 	s.checkRun(t, 5, newDraw)
 	s.checkStored(t, 5)
 	if lines := s.logs(t, "lottery"); !containsLine(lines, "action: conexion_broker | result: success | nodo: 2/3") &&
 		!containsLine(lines, "action: conexion_broker | result: success | nodo: 3/3") {
 		t.Errorf("the lottery's log:\n%s\nwant it connected to node 2 or 3 after node 1 was killed", strings.Join(lines, "\n"))
+	}
+}
+
+// replicaLost runs lottery replicas a and b on the cluster, then kills
+// lottery-a with SIGKILL once it stores bets and removes its container and
+// volume, as a machine lost for good: every agency gets its winners from b,
+// whose bets.csv holds every bet once.
+func (s *stack) replicaLost(t *testing.T) {
+	s.mustMake(t, 5, "reset")
+	s.useReplicas(t)
+	s.mustMake(t, 5, "docker-compose-up", "BETS=100000")
+	s.waitStoring(t, "lottery-a")
+	s.must(t, "docker", "compose", "kill", "-s", "SIGKILL", "lottery-a")
+	s.must(t, "docker", "compose", "rm", "-f", "lottery-a")
+	s.must(t, "docker", "volume", "rm", project+"_lottery-a-data")
+	codes := s.waitExited(t, agencyServices(5)...)
+	for svc, code := range codes {
+		if code != 0 {
+			t.Errorf("%s exited %d; want 0", svc, code)
+		}
+	}
+	s.checkWinners(t, 5)
+	for _, svc := range agencyServices(5) { // one answer, whichever replica gave it
+		if n := strings.Count(strings.Join(s.logs(t, svc), "\n"), "action: consulta_ganadores"); n != 1 {
+			t.Errorf("%s logged consulta_ganadores %d times; want once", svc, n)
+		}
+	}
+	s.checkDraw(t, "lottery-b", newDraw)
+	s.checkStoredBy(t, "lottery-b", 5)
+	var queues []struct{ Name string }
+	s.apiJSON(t, "admin", s.setting(t, "ADMIN_PASSWORD"), "/api/queues/lottery?columns=name", &queues)
+	for _, q := range queues {
+		if q.Name == "lottery.bets" || q.Name == "lottery.requests" {
+			t.Errorf("queue %s exists: with replicas nobody reads it", q.Name)
+		}
+	}
+}
+
+// waitStoring waits until a lottery has stored bets.
+func (s *stack) waitStoring(t *testing.T, lottery string) {
+	t.Helper()
+	deadline := time.Now().Add(2 * time.Minute)
+	for !containsLine(s.logs(t, lottery), "action: apuesta_recibida | result: success") {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s stored no bet in 2 minutes:\n%s", lottery, strings.Join(s.logs(t, lottery), "\n"))
+		}
+		time.Sleep(200 * time.Millisecond)
 	}
 }
 

@@ -37,6 +37,7 @@ type stack struct {
 	images     map[string]string // RABBITMQ_IMAGE, GO_IMAGE, RUNTIME_IMAGE
 	amqp, mgmt int               // the broker's host ports (the first node's, in the cluster)
 	cluster    bool              // the stack is docker-compose.cluster.yaml's
+	replicas   bool              // the stack is docker-compose.replicas.yaml's: the cluster, lotteries a and b
 }
 
 func newStack(t *testing.T) *stack {
@@ -117,6 +118,23 @@ func (s *stack) useCluster(t *testing.T) {
 	}
 }
 
+// useReplicas turns the stack into the replicas' one:
+// docker-compose.replicas.yaml, the cluster with lottery replicas a and b,
+// in the same project. The cluster's ports are in .env already.
+func (s *stack) useReplicas(t *testing.T) {
+	t.Helper()
+	s.replicas = true
+	s.env[slices.Index(s.env, "COMPOSE_FILE=docker-compose.cluster.yaml:"+overrideFile)] = "COMPOSE_FILE=docker-compose.replicas.yaml:" + overrideFile
+}
+
+// lotteries are the stack's lottery services.
+func (s *stack) lotteries() []string {
+	if s.replicas {
+		return []string{"lottery-a", "lottery-b"}
+	}
+	return []string{"lottery"}
+}
+
 // brokerServices are the stack's broker nodes.
 func (s *stack) brokerServices() []string {
 	if s.cluster {
@@ -138,7 +156,9 @@ func (s *stack) writeOverride(t *testing.T, n int) {
 		fmt.Fprintf(&b, "  %s:\n    image: %s\n", name, s.images["RABBITMQ_IMAGE"])
 	}
 	build := fmt.Sprintf("    build:\n      args: {GO_IMAGE: %q, RUNTIME_IMAGE: %q}\n", s.images["GO_IMAGE"], s.images["RUNTIME_IMAGE"])
-	fmt.Fprintf(&b, "  lottery:\n    image: %s-lottery:latest\n%s", project, build)
+	for _, name := range s.lotteries() {
+		fmt.Fprintf(&b, "  %s:\n    image: %s-lottery:latest\n%s", name, project, build)
+	}
 	for id := 1; id <= n; id++ {
 		fmt.Fprintf(&b, "  agency%d:\n    image: %s-agency:latest\n%s", id, project, build)
 	}
@@ -151,7 +171,7 @@ func (s *stack) writeOverride(t *testing.T, n int) {
 // whichever compose file made them.
 func (s *stack) remove(t *testing.T) {
 	t.Helper()
-	for _, file := range []string{"docker-compose.yaml", "docker-compose.cluster.yaml"} {
+	for _, file := range []string{"docker-compose.yaml", "docker-compose.cluster.yaml", "docker-compose.replicas.yaml"} {
 		s.run(t, "docker", "compose", "-f", file, "down", "-v", "--remove-orphans")
 	}
 	ids, _ := s.run(t, "docker", "ps", "-aq", "--filter", "label=com.docker.compose.project="+project)
@@ -192,7 +212,10 @@ func (s *stack) make(t *testing.T, n int, target string, vars ...string) (string
 	t.Helper()
 	s.writeOverride(t, n)
 	args := append([]string{target, "AGENCIES=" + strconv.Itoa(n)}, vars...)
-	if s.cluster {
+	switch {
+	case s.replicas:
+		args = append(args, "REPLICAS=2")
+	case s.cluster:
 		args = append(args, "CLUSTER=1")
 	}
 	return s.run(t, "make", args...)
@@ -301,12 +324,12 @@ func (s *stack) bets(t *testing.T, id int) []bet.Bet {
 	return bets
 }
 
-// stored copies a file out of the lottery's data volume, through its
+// stored copies a file out of a lottery's data volume, through its
 // container (running or not), and returns its path.
-func (s *stack) stored(t *testing.T, name string) string {
+func (s *stack) stored(t *testing.T, lottery, name string) string {
 	t.Helper()
 	dst := filepath.Join(t.TempDir(), name)
-	s.must(t, "docker", "compose", "cp", "lottery:/data/"+name, dst)
+	s.must(t, "docker", "compose", "cp", lottery+":/data/"+name, dst)
 	return dst
 }
 
@@ -322,10 +345,22 @@ func (s *stack) checkRun(t *testing.T, n int, draw string) {
 	t.Helper()
 	codes := s.waitExited(t, agencyServices(n)...)
 	for id := 1; id <= n; id++ {
-		svc := "agency" + strconv.Itoa(id)
-		if codes[svc] != 0 {
+		if svc := "agency" + strconv.Itoa(id); codes[svc] != 0 {
 			t.Errorf("%s exited %d; want 0", svc, codes[svc])
 		}
+	}
+	s.checkWinners(t, n)
+	for _, lottery := range s.lotteries() {
+		s.checkDraw(t, lottery, draw)
+	}
+}
+
+// checkWinners checks that agencies 1…n each logged their winners, and no
+// failure.
+func (s *stack) checkWinners(t *testing.T, n int) {
+	t.Helper()
+	for id := 1; id <= n; id++ {
+		svc := "agency" + strconv.Itoa(id)
 		winners := 0
 		for _, b := range s.bets(t, id) {
 			if bet.HasWon(b) {
@@ -339,8 +374,14 @@ func (s *stack) checkRun(t *testing.T, n int, draw string) {
 		}
 		noFailures(t, svc, lines)
 	}
-	lines := s.logs(t, "lottery")
-	noFailures(t, "lottery", lines)
+}
+
+// checkDraw checks one lottery's log: nothing fails, and it makes the draw
+// once after every bet (or recovers the one it made).
+func (s *stack) checkDraw(t *testing.T, lottery, draw string) {
+	t.Helper()
+	lines := s.logs(t, lottery)
+	noFailures(t, lottery, lines)
 	draws, lastReceived, drawAt := 0, -1, -1
 	for i, l := range lines {
 		switch {
@@ -354,12 +395,12 @@ func (s *stack) checkRun(t *testing.T, n int, draw string) {
 	switch draw {
 	case newDraw:
 		if draws != 1 || lastReceived > drawAt {
-			t.Errorf("the lottery logged %d sorteo lines (at line %d) and its last apuesta_recibida at line %d; want one draw after every bet:\n%s",
-				draws, drawAt, lastReceived, strings.Join(lines, "\n"))
+			t.Errorf("%s logged %d sorteo lines (at line %d) and its last apuesta_recibida at line %d; want one draw after every bet:\n%s",
+				lottery, draws, drawAt, lastReceived, strings.Join(lines, "\n"))
 		}
 	case continuedDraw:
 		if draws != 0 || !slices.ContainsFunc(lines, func(l string) bool { return strings.HasPrefix(l, "action: sorteo_recuperado |") }) {
-			t.Errorf("the lottery logged %d sorteo lines and no sorteo_recuperado; want the draw it made before, recovered:\n%s", draws, strings.Join(lines, "\n"))
+			t.Errorf("%s logged %d sorteo lines and no sorteo_recuperado; want the draw it made before, recovered:\n%s", lottery, draws, strings.Join(lines, "\n"))
 		}
 	}
 }
@@ -373,8 +414,17 @@ func noFailures(t *testing.T, who string, lines []string) {
 	}
 }
 
-// checkStored checks that bets.csv holds every bet of agencies 1…n exactly once.
+// checkStored checks that every lottery's bets.csv holds every bet of
+// agencies 1…n exactly once.
 func (s *stack) checkStored(t *testing.T, n int) {
+	t.Helper()
+	for _, lottery := range s.lotteries() {
+		s.checkStoredBy(t, lottery, n)
+	}
+}
+
+// checkStoredBy is checkStored for one lottery.
+func (s *stack) checkStoredBy(t *testing.T, lottery string, n int) {
 	t.Helper()
 	want := map[bet.Bet]int{}
 	total := 0
@@ -385,7 +435,7 @@ func (s *stack) checkStored(t *testing.T, n int) {
 		}
 	}
 	got, stored := map[bet.Bet]int{}, 0
-	for b, err := range bet.LoadBets(s.stored(t, "bets.csv")) {
+	for b, err := range bet.LoadBets(s.stored(t, lottery, "bets.csv")) {
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -400,7 +450,7 @@ func (s *stack) checkStored(t *testing.T, n int) {
 		missing += max(c-got[b], 0)
 	}
 	if stored != total || extra != 0 || missing != 0 {
-		t.Errorf("bets.csv holds %d bets (%d more than sent, %d missing); want the %d sent, each once", stored, extra, missing, total)
+		t.Errorf("%s's bets.csv holds %d bets (%d more than sent, %d missing); want the %d sent, each once", lottery, stored, extra, missing, total)
 	}
 }
 

@@ -21,6 +21,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/loteria-nacional/pipeline/broker"
 	"github.com/loteria-nacional/pipeline/internal/rabbitapi"
 )
 
@@ -32,6 +33,7 @@ type options struct {
 	window   int
 	prefetch int
 	group    int
+	replicas int // lottery replicas to measure beside one lottery; under 2: none
 	bin      string
 	out      string
 	amqpURL  string
@@ -47,6 +49,7 @@ func main() {
 	flag.IntVar(&o.window, "window", 0, "CLI_CONFIRM_WINDOW (0: the agency's default)")
 	flag.IntVar(&o.prefetch, "prefetch", 0, "LOTTERY_PREFETCH (0: the lottery's default)")
 	flag.IntVar(&o.group, "group", 0, "LOTTERY_GROUP (0: the lottery's default)")
+	flag.IntVar(&o.replicas, "replicas", 0, "also run the pipeline with this many lottery replicas (a, b, …) beside one lottery; under 2: not")
 	flag.StringVar(&o.bin, "bin", "bin", "where the built agency, lottery and gendata are")
 	flag.StringVar(&o.out, "out", "bench-results", "where to write the report, the chart and the workload")
 	flag.StringVar(&o.amqpURL, "amqp", envOr("AMQP_URL", "amqp://guest:guest@localhost:5672/"), "broker URL (its vhost is replaced)")
@@ -56,6 +59,18 @@ func main() {
 		fmt.Fprintln(os.Stderr, "action: bench | result: fail | error:", err)
 		os.Exit(1)
 	}
+}
+
+// replicaNames are the lottery replicas of a run, a, b, …; none for one
+// lottery.
+func (o options) replicaNames() []string {
+	var names []string
+	for i := range o.replicas {
+		if o.replicas >= 2 {
+			names = append(names, string(rune('a'+i)))
+		}
+	}
+	return names
 }
 
 func envOr(name, def string) string {
@@ -88,6 +103,11 @@ func run(o options) error {
 		return err
 	}
 	b := &vhosts{api: api, amqpURL: o.amqpURL}
+	if o.replicas > broker.MaxReplicas {
+		return fmt.Errorf("-replicas %d: at most %d", o.replicas, broker.MaxReplicas)
+	}
+	withReplicas := o
+	o.replicas = 0 // everything else runs one lottery
 	files, err := generate(o)
 	if err != nil {
 		return err
@@ -131,7 +151,17 @@ func run(o options) error {
 	if r.cluster, err = runCluster(o, w); err != nil {
 		return err
 	}
-	report := renderReport(o, r)
+	for range max(o.runs, 1) {
+		if withReplicas.replicas < 2 {
+			break
+		}
+		p, err := runPipeline(withReplicas, b, w)
+		if err != nil {
+			return fmt.Errorf("with %d replicas: %w", withReplicas.replicas, err)
+		}
+		r.replicas = append(r.replicas, p)
+	}
+	report := renderReport(withReplicas, r)
 	fmt.Print(report)
 	if err := os.WriteFile(filepath.Join(o.out, "bench.md"), []byte(report), 0o644); err != nil {
 		return err

@@ -14,9 +14,10 @@ type results struct {
 	pipeline []*pipelineResult
 	baseline []*baselineResult
 	ceiling  []*ceilingResult
-	course   *pipelineResult // a data set of the course's shape; nil in the report's tests
-	worst    *worstResult    // nil in the report's tests
-	cluster  *clusterResult  // nil without a local RabbitMQ
+	course   *pipelineResult   // a data set of the course's shape; nil in the report's tests
+	worst    *worstResult      // nil in the report's tests
+	cluster  *clusterResult    // nil without a local RabbitMQ
+	replicas []*pipelineResult // with o.replicas lottery replicas on the single node; none unless asked
 }
 
 func (r *results) medianPipeline() *pipelineResult {
@@ -88,6 +89,18 @@ func renderReport(o options, r results) string {
 			cbases = append(cbases, fmt.Sprintf("%.2f", cl.baseline[i].seconds))
 		}
 		row("every run on the cluster: pipeline end to end / baseline", "%s s / %s s", strings.Join(cruns, ", "), strings.Join(cbases, ", "))
+	}
+	if len(r.replicas) > 0 {
+		rp := median(r.replicas, func(p *pipelineResult) float64 { return p.totalSeconds })
+		row(fmt.Sprintf("%d lottery replicas, the same broker: pipeline end to end", o.replicas), "%.2f s = %.0f %% of one lottery's time",
+			rp.totalSeconds, 100*rp.totalSeconds/p.totalSeconds)
+		row(fmt.Sprintf("%d lottery replicas: CPU seconds, broker / all lotteries", o.replicas), "%.2f / %.2f (one lottery: %.2f / %.2f)",
+			rp.brokerCPU, rp.lotteryCPU, p.brokerCPU, p.lotteryCPU)
+		var rruns []string
+		for _, x := range r.replicas {
+			rruns = append(rruns, fmt.Sprintf("%.2f", x.totalSeconds))
+		}
+		row(fmt.Sprintf("every run with %d replicas: pipeline end to end", o.replicas), "%s s", strings.Join(rruns, ", "))
 	}
 	if r.course != nil {
 		row("a data set of the course's shape ("+fmt.Sprint(r.course.bets)+" bets in agencies of "+courseBets+"), agencies' start → last winners", "%.3f s", r.course.totalSeconds)

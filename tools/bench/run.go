@@ -154,42 +154,59 @@ func runPipeline(o options, v *vhosts, w workload) (*pipelineResult, error) {
 		return nil, err
 	}
 	defer drop()
-	dataDir := filepath.Join(o.out, "lottery")
-	if err := os.RemoveAll(dataDir); err != nil {
-		return nil, err
-	}
 	files := w.files
 	res := &pipelineResult{workload: w, winners: make([]float64, len(files))}
 	fmt.Printf("action: bench_pipeline | result: in_progress | corrida: %s | apuestas: %d\n", w.name, res.bets)
 
-	ready := make(chan struct{})
-	var readyOnce sync.Once
 	l := &launcher{bin: o.bin, amqpURL: amqpURL}
-	stored := 0
-	lot, err := l.start("lottery", func(line string, at time.Time) {
-		switch {
-		case strings.Contains(line, "action: lottery_iniciado"):
-			readyOnce.Do(func() { close(ready) })
-		case strings.HasPrefix(line, "action: apuesta_recibida | result: success"):
-			stored += field(line, "cantidad")
-			res.curve = append(res.curve, point{since(res.start, at), stored})
-		case strings.HasPrefix(line, "action: sorteo |"):
-			res.draw = since(res.start, at)
-		case strings.Contains(line, "result: fail"):
-			fmt.Println("lottery:", line)
+	replicas := o.replicaNames()
+	stored := make([]int, max(len(replicas), 1))
+	var lotteries []*launch.Process
+	defer func() {
+		for _, lot := range lotteries {
+			lot.Cmd.Process.Kill()
+			<-lot.Done
 		}
-	}, "LOTTERY_AGENCIES="+strconv.Itoa(len(files)), "LOTTERY_DATA_DIR="+dataDir,
-		"LOTTERY_PREFETCH="+strconv.Itoa(o.prefetch), "LOTTERY_GROUP="+strconv.Itoa(o.group))
-	if err != nil {
-		return nil, err
-	}
-	defer func() { lot.Cmd.Process.Kill(); <-lot.Done }()
-	select {
-	case <-ready:
-	case <-lot.Done:
-		return nil, fmt.Errorf("the lottery exited before it was ready")
-	case <-time.After(time.Minute):
-		return nil, fmt.Errorf("the lottery was not ready within a minute")
+	}()
+	for i := range stored {
+		env := []string{"LOTTERY_AGENCIES=" + strconv.Itoa(len(files)),
+			"LOTTERY_PREFETCH=" + strconv.Itoa(o.prefetch), "LOTTERY_GROUP=" + strconv.Itoa(o.group)}
+		dataDir := filepath.Join(o.out, "lottery")
+		if len(replicas) > 0 {
+			dataDir += "-" + replicas[i]
+			env = append(env, "LOTTERY_REPLICAS="+strings.Join(replicas, ","), "LOTTERY_REPLICA="+replicas[i])
+		}
+		if err := os.RemoveAll(dataDir); err != nil {
+			return nil, err
+		}
+		ready := make(chan struct{})
+		var readyOnce sync.Once
+		lot, err := l.start("lottery", func(line string, at time.Time) {
+			switch {
+			case strings.Contains(line, "action: lottery_iniciado"):
+				readyOnce.Do(func() { close(ready) })
+			case strings.HasPrefix(line, "action: apuesta_recibida | result: success"):
+				stored[i] += field(line, "cantidad")
+				if i == 0 { // the chart follows the first lottery
+					res.curve = append(res.curve, point{since(res.start, at), stored[i]})
+				}
+			case strings.HasPrefix(line, "action: sorteo |"):
+				res.draw = max(res.draw, since(res.start, at))
+			case strings.Contains(line, "result: fail"):
+				fmt.Println("lottery:", line)
+			}
+		}, append(env, "LOTTERY_DATA_DIR="+dataDir)...)
+		if err != nil {
+			return nil, err
+		}
+		lotteries = append(lotteries, lot)
+		select {
+		case <-ready:
+		case <-lot.Done:
+			return nil, fmt.Errorf("the lottery exited before it was ready")
+		case <-time.After(time.Minute):
+			return nil, fmt.Errorf("the lottery was not ready within a minute")
+		}
 	}
 
 	beam := brokerPIDs(amqpURL)
@@ -224,12 +241,14 @@ func runPipeline(o options, v *vhosts, w workload) (*pipelineResult, error) {
 		res.agencyCPU += cmdCPU(a.Cmd)
 	}
 	res.agencyRSS = maxRSS(agencies[0].Cmd)
-	lot.Cmd.Process.Signal(syscall.SIGTERM)
-	<-lot.Done
-	res.lotteryRSS = maxRSS(lot.Cmd)
-	res.lotteryCPU = cmdCPU(lot.Cmd)
-	if stored != res.bets {
-		return nil, fmt.Errorf("the lottery stored %d bets; %d were sent", stored, res.bets)
+	for i, lot := range lotteries {
+		lot.Cmd.Process.Signal(syscall.SIGTERM)
+		<-lot.Done
+		res.lotteryRSS = max(res.lotteryRSS, maxRSS(lot.Cmd))
+		res.lotteryCPU += cmdCPU(lot.Cmd)
+		if stored[i] != res.bets {
+			return nil, fmt.Errorf("lottery %d stored %d bets; %d were sent", i+1, stored[i], res.bets)
+		}
 	}
 	return res, nil
 }
@@ -264,7 +283,8 @@ func (l *launcher) startAgencies(o options, files []string, onLine func(i int, l
 	for i, f := range files {
 		a, err := l.start("agency", func(line string, at time.Time) { onLine(i, line, at) },
 			"CLI_ID="+strconv.Itoa(i+1), "CLI_DATA_FILE="+f,
-			"CLI_BATCH_MAXAMOUNT="+strconv.Itoa(o.batch), "CLI_CONFIRM_WINDOW="+strconv.Itoa(o.window))
+			"CLI_BATCH_MAXAMOUNT="+strconv.Itoa(o.batch), "CLI_CONFIRM_WINDOW="+strconv.Itoa(o.window),
+			"LOTTERY_REPLICAS="+strings.Join(o.replicaNames(), ","))
 		if err != nil {
 			for _, a := range agencies {
 				a.Cmd.Process.Kill()

@@ -46,6 +46,7 @@ func TestCommittedFilesAreTheGeneratorsOutput(t *testing.T) {
 	}{
 		{options{agencies: 5}, []string{"docker-compose.yaml", "definitions.json"}, "make compose AGENCIES=5"},
 		{options{agencies: 5, cluster: true}, []string{"docker-compose.cluster.yaml", "definitions.json"}, "make compose CLUSTER=1 AGENCIES=5"},
+		{options{agencies: 5, replicas: 2}, []string{"docker-compose.replicas.yaml", "definitions.replicas.json"}, "make compose REPLICAS=2 AGENCIES=5"},
 	} {
 		dir := generate(t, tc.o)
 		for _, name := range tc.files {
@@ -85,7 +86,7 @@ func TestNewPasswordsGoToEnvAndDefinitions(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, u := range newDeployment(2).users {
+	for _, u := range newDeployment(2, nil).users {
 		if p, _ := env.get(u.envVar); len(p) < 24 {
 			t.Errorf(".env sets %s to %q; want a new random password", u.envVar, p)
 		}
@@ -307,6 +308,11 @@ func TestComposeFile(t *testing.T) {
 			"rabbitmq-2": {"127.0.0.1:${AMQP_PORT_2:-5673}:5672", "127.0.0.1:${MANAGEMENT_PORT_2:-15673}:15672"},
 			"rabbitmq-3": {"127.0.0.1:${AMQP_PORT_3:-5674}:5672", "127.0.0.1:${MANAGEMENT_PORT_3:-15674}:15672"},
 		}, "rabbitmq-ready", "service_completed_successfully"},
+		{"docker-compose.replicas.yaml", map[string][]string{
+			"rabbitmq-1": {"127.0.0.1:${AMQP_PORT:-5672}:5672", "127.0.0.1:${MANAGEMENT_PORT:-15672}:15672"},
+			"rabbitmq-2": {"127.0.0.1:${AMQP_PORT_2:-5673}:5672", "127.0.0.1:${MANAGEMENT_PORT_2:-15673}:15672"},
+			"rabbitmq-3": {"127.0.0.1:${AMQP_PORT_3:-5674}:5672", "127.0.0.1:${MANAGEMENT_PORT_3:-15674}:15672"},
+		}, "rabbitmq-ready", "service_completed_successfully"},
 	} {
 		t.Run(tc.file, func(t *testing.T) {
 			c := loadCompose(t, filepath.Join(root, tc.file))
@@ -324,6 +330,7 @@ func TestComposeFile(t *testing.T) {
 				checkCluster(t, c, hosts)
 			}
 			agencies := 0
+			var lotteries []string
 			for name, s := range c.Services {
 				if _, broker := tc.ports[name]; broker || name == "rabbitmq-ready" {
 					continue
@@ -332,6 +339,8 @@ func TestComposeFile(t *testing.T) {
 				if strings.HasPrefix(name, "agency") {
 					program = "agency"
 					agencies++
+				} else {
+					lotteries = append(lotteries, name)
 				}
 				checkProgram(t, name, program, s, programs[program])
 				if s.DependsOn[tc.dependency].Condition != tc.condition {
@@ -344,13 +353,50 @@ func TestComposeFile(t *testing.T) {
 					checkMount(t, name, v, c)
 				}
 			}
-			if got := c.Services["lottery"].Environment["LOTTERY_AGENCIES"]; got != strconv.Itoa(agencies) {
-				t.Errorf("LOTTERY_AGENCIES = %q; the file has %d agency services", got, agencies)
-			}
-			if c.Services["lottery"].Environment["LOTTERY_IDENTITY"] != "user" {
-				t.Error("the lottery does not know agencies by their validated user")
-			}
+			checkLotteries(t, c, lotteries, agencies)
 		})
+	}
+}
+
+// checkLotteries checks the lottery services: one named lottery, or
+// replicas lottery-a, lottery-b, … that every program knows by the same
+// LOTTERY_REPLICAS, each with its own user and volume.
+func checkLotteries(t *testing.T, c composeFile, lotteries []string, agencies int) {
+	t.Helper()
+	slices.Sort(lotteries)
+	replicas := c.Services[lotteries[0]].Environment["LOTTERY_REPLICAS"]
+	want := []string{"lottery"}
+	if replicas != "" {
+		want = want[:0]
+		for _, r := range strings.Split(replicas, ",") {
+			want = append(want, "lottery-"+r)
+		}
+	}
+	if !slices.Equal(lotteries, want) {
+		t.Errorf("lottery services %v; want %v (LOTTERY_REPLICAS %q)", lotteries, want, replicas)
+	}
+	for name, s := range c.Services {
+		if _, ok := s.Environment["CLI_ID"]; ok && s.Environment["LOTTERY_REPLICAS"] != replicas {
+			t.Errorf("%s: LOTTERY_REPLICAS %q; the lotteries' is %q", name, s.Environment["LOTTERY_REPLICAS"], replicas)
+		}
+	}
+	for _, name := range lotteries {
+		s := c.Services[name]
+		if got := s.Environment["LOTTERY_AGENCIES"]; got != strconv.Itoa(agencies) {
+			t.Errorf("%s: LOTTERY_AGENCIES = %q; the file has %d agency services", name, got, agencies)
+		}
+		if s.Environment["LOTTERY_IDENTITY"] != "user" {
+			t.Errorf("%s does not know agencies by their validated user", name)
+		}
+		if r := strings.TrimPrefix(name, "lottery-"); replicas != "" && s.Environment["LOTTERY_REPLICA"] != r {
+			t.Errorf("%s: LOTTERY_REPLICA %q; want %q", name, s.Environment["LOTTERY_REPLICA"], r)
+		}
+		if !strings.Contains(s.Environment["AMQP_URL"], "amqp://"+name+":") {
+			t.Errorf("%s does not log in as its own user %s: %s", name, name, s.Environment["AMQP_URL"])
+		}
+		if v := s.Volumes[len(s.Volumes)-1]; v.Type != "volume" || v.Source != name+"-data" || v.Target != "/data" {
+			t.Errorf("%s keeps its data in %+v; want its own volume %s-data", name, v, name)
+		}
 	}
 }
 
@@ -427,7 +473,11 @@ func checkCluster(t *testing.T, c composeFile, hosts []string) {
 		t.Errorf("rabbitmq-ready NODES = %q; want %q", got, want)
 	}
 	var queues []string
-	for _, q := range broker.ForFirst(5).Queues {
+	replicas, err := broker.ParseReplicas(c.Services["agency1"].Environment["LOTTERY_REPLICAS"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range broker.ForFirst(5, replicas...).Queues {
 		queues = append(queues, q.Name)
 	}
 	if got, want := strings.Fields(ready.Environment["QUEUES"]), queues; !slices.Equal(got, want) {

@@ -64,9 +64,9 @@ type defBinding struct {
 }
 
 // definitions renders the users, their permissions and the topology that
-// broker.ForAgencies declares for agencies 1…N.
+// the lotteries declare for agencies 1…N.
 func (d deployment) definitions(env envFile) ([]byte, error) {
-	t := broker.ForFirst(d.agencies)
+	t := broker.ForFirst(d.agencies, d.replicas...)
 	defs := definitions{Vhosts: []defVhost{{Vhost}}}
 	for _, u := range d.users {
 		defs.Users = append(defs.Users, defUser{u.name, passwordHash(u.name, u.password(env)), "rabbit_password_hashing_sha256", u.tags})

@@ -5,6 +5,8 @@
 //
 //	compose -agencies 5                   # docker-compose.yaml and definitions.json
 //	compose -agencies 5 -cluster          # docker-compose.cluster.yaml: three broker nodes
+//	compose -agencies 5 -replicas 2       # docker-compose.replicas.yaml and definitions.replicas.json:
+//	                                      # the cluster, with lottery replicas a and b
 //	compose -agencies 5 -new-passwords    # new random passwords into .env first
 //	compose -agencies 3 -compose dev.yaml -agency-config client/config.yaml
 //	                                      # dev.yaml and dev.definitions.json (generar-compose.sh)
@@ -23,8 +25,11 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
+
+	"github.com/loteria-nacional/pipeline/broker"
 )
 
 func main() {
@@ -32,6 +37,7 @@ func main() {
 	flag.IntVar(&o.agencies, "agencies", 5, "number of agencies")
 	flag.StringVar(&o.compose, "compose", "", "the compose file to write (default docker-compose.yaml, or docker-compose.cluster.yaml with -cluster)")
 	flag.BoolVar(&o.cluster, "cluster", false, "run the broker as a cluster of three nodes")
+	flag.IntVar(&o.replicas, "replicas", 0, "run this many lottery replicas (a, b, …) on the cluster; under 2: one lottery")
 	flag.StringVar(&o.definitions, "definitions", "", "the broker definitions to write (default: definitions.json beside docker-compose.yaml, <name>.definitions.json beside any other compose file)")
 	flag.StringVar(&o.agencyConfig, "agency-config", "config/agency.env", "the agencies' CONFIG_FILE, from the repository root: KEY=VALUE lines or the course's config.yaml")
 	flag.StringVar(&o.env, "env", ".env", "the deployment's settings that docker compose reads: host ports and passwords")
@@ -51,19 +57,34 @@ type options struct {
 	env          string
 	newPasswords bool
 	cluster      bool
+	replicas     int
 }
 
-// The committed compose files: on a single broker node, and on the cluster.
+// The committed compose files: on a single broker node, on the cluster, and
+// on the cluster with lottery replicas.
 const (
-	singleComposeFile  = "docker-compose.yaml"
-	clusterComposeFile = "docker-compose.cluster.yaml"
+	singleComposeFile   = "docker-compose.yaml"
+	clusterComposeFile  = "docker-compose.cluster.yaml"
+	replicasComposeFile = "docker-compose.replicas.yaml"
+	replicasDefinitions = "definitions.replicas.json"
 )
+
+// replicaNames are the names of n lottery replicas, a, b, …; none under 2.
+func replicaNames(n int) []string {
+	var names []string
+	for i := 0; n >= 2 && i < n; i++ {
+		names = append(names, string(rune('a'+i)))
+	}
+	return names
+}
 
 // composePath is the compose file to write.
 func (o options) composePath() string {
 	switch {
 	case o.compose != "":
 		return o.compose
+	case o.replicas >= 2:
+		return replicasComposeFile
 	case o.cluster:
 		return clusterComposeFile
 	}
@@ -78,8 +99,11 @@ func (o options) definitionsPath() string {
 		return o.definitions
 	}
 	dir, name := filepath.Split(o.composePath())
-	if name == singleComposeFile || name == clusterComposeFile {
+	switch name {
+	case singleComposeFile, clusterComposeFile:
 		return filepath.Join(dir, "definitions.json")
+	case replicasComposeFile:
+		return filepath.Join(dir, replicasDefinitions)
 	}
 	return filepath.Join(dir, strings.TrimSuffix(strings.TrimSuffix(name, ".yaml"), ".yml")+".definitions.json")
 }
@@ -88,7 +112,12 @@ func run(o options) error {
 	if o.agencies < 1 {
 		return fmt.Errorf("-agencies %d: want at least 1", o.agencies)
 	}
-	d := newDeployment(o.agencies)
+	if o.replicas == 1 || o.replicas > broker.MaxReplicas {
+		return fmt.Errorf("-replicas %d: want 2 to %d (or none, for one lottery)", o.replicas, broker.MaxReplicas)
+	}
+	replicas := replicaNames(o.replicas)
+	o.cluster = o.cluster || len(replicas) > 0 // replicas run on the cluster
+	d := newDeployment(o.agencies, replicas)
 	env, err := readEnvFile(o.env)
 	if err != nil {
 		return err
@@ -129,6 +158,8 @@ func run(o options) error {
 		regenerate = fmt.Sprintf("make compose AGENCIES=%d", o.agencies)
 	case clusterComposeFile:
 		regenerate = fmt.Sprintf("make compose CLUSTER=1 AGENCIES=%d", o.agencies)
+	case replicasComposeFile:
+		regenerate = fmt.Sprintf("make compose REPLICAS=%d AGENCIES=%d", o.replicas, o.agencies)
 	default:
 		regenerate = fmt.Sprintf("./generar-compose.sh %s %d", filepath.Base(composePath), o.agencies)
 	}
@@ -139,6 +170,7 @@ func run(o options) error {
 		AgencyConfig: filepath.ToSlash(o.agencyConfig),
 		Regenerate:   regenerate,
 		Cluster:      o.cluster,
+		Replicas:     replicas,
 	})
 	if err := os.WriteFile(defsPath, defs, 0o644); err != nil {
 		return err
@@ -197,19 +229,24 @@ type user struct {
 
 type deployment struct {
 	agencies int
+	replicas []string
 	users    []user
 }
 
 // newDeployment lists the users: an administrator for the management UI,
-// the lottery, and one user per agency, each with least privilege. Regexes
-// are anchored; nobody may configure (declare, delete, bind) anything but
-// the administrator, and nobody but the administrator may use amq.default.
-func newDeployment(agencies int) deployment {
-	d := deployment{agencies: agencies, users: []user{
+// each lottery (the one, or each replica, reading only its own queues), and
+// one user per agency, each with least privilege. Regexes are anchored;
+// nobody may configure (declare, delete, bind) anything but the
+// administrator, and nobody but the administrator may use amq.default.
+func newDeployment(agencies int, replicas []string) deployment {
+	d := deployment{agencies: agencies, replicas: replicas, users: []user{
 		{name: "admin", envVar: "ADMIN_PASSWORD", tags: []string{"administrator"}, configure: ".*", write: ".*", read: ".*"},
-		{name: "lottery", envVar: "LOTTERY_PASSWORD", tags: []string{}, configure: "^$",
-			write: `^(winners|dead-letter)$`, read: `^lottery\.(bets|requests)$`},
 	}}
+	for _, l := range lotteries(replicas) {
+		queues := regexp.QuoteMeta(strings.TrimSuffix(broker.BetsQueueOf(l.Replica), ".bets")) + `\.(bets|requests)`
+		d.users = append(d.users, user{name: l.User(), envVar: l.PasswordVar, tags: []string{}, configure: "^$",
+			write: `^(winners|dead-letter)$`, read: "^" + queues + "$"})
+	}
 	for id := 1; id <= agencies; id++ {
 		d.users = append(d.users, user{
 			name: fmt.Sprintf("agency-%d", id), envVar: fmt.Sprintf("AGENCY_%d_PASSWORD", id), tags: []string{},

@@ -51,10 +51,10 @@ ports() {
   done
 }
 
-# stopped looks at both stacks: they share .env and definitions.json.
+# stopped looks at every stack: they share .env and the users' passwords.
 stopped() {
   local running
-  running=$(for f in docker-compose.yaml docker-compose.cluster.yaml; do
+  running=$(for f in docker-compose.yaml docker-compose.cluster.yaml docker-compose.replicas.yaml; do
     [ -f "$f" ] && docker compose -f "$f" ps --status running --services 2>/dev/null
   done || true)
   if [ -n "$running" ]; then
