@@ -636,3 +636,29 @@ func TestDockerignoreNamesEveryPackageTheImagesBuild(t *testing.T) {
 		}
 	}
 }
+
+// TestReplicaUsersReadOnlyTheirOwnQueues: each replica's user may read its
+// own two queues and nothing else, and declares nothing.
+func TestReplicaUsersReadOnlyTheirOwnQueues(t *testing.T) {
+	d := newDeployment(2, []string{"a", "b"})
+	queues := []string{"lottery.a.bets", "lottery.a.requests", "lottery.b.bets", "lottery.b.requests", "lottery.bets", "agency.1.winners", "dead-letter"}
+	for _, r := range []string{"a", "b"} {
+		i := slices.IndexFunc(d.users, func(u user) bool { return u.name == "lottery-"+r })
+		if i < 0 {
+			t.Fatalf("no user lottery-%s among %v", r, d.users)
+		}
+		u := d.users[i]
+		read := regexp.MustCompile(u.read)
+		for _, q := range queues {
+			if want := strings.HasPrefix(q, "lottery."+r+"."); read.MatchString(q) != want {
+				t.Errorf("lottery-%s may read %s: %v; want %v", r, q, !want, want)
+			}
+		}
+		if u.configure != "^$" {
+			t.Errorf("lottery-%s may configure %q; want nothing", r, u.configure)
+		}
+	}
+	if slices.ContainsFunc(d.users, func(u user) bool { return u.name == "lottery" }) {
+		t.Error("a deployment with replicas has the one lottery's user too")
+	}
+}
