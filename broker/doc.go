@@ -96,8 +96,9 @@
 // {"agency":N,"fingerprint":F}, header agency) to the requests exchange with reply_to set to its reply
 // queue and a fresh uuid as correlation id. The lottery acks every request:
 // after the draw it answers at once; before it, it records the request
-// durably and answers right after the draw (an agency's latest request;
-// requests are known by agency and correlation id). The reply (type
+// durably and answers right after the draw (each of an agency's last few
+// requests, known by agency and correlation id: one redelivered after a
+// lost connection may come after the one the agency now waits for). The reply (type
 // "winners_reply", JSON {"agency":N,"winners":["DNI",…]} or
 // {"agency":N,"error":"…"}) goes through the winners exchange, routed by the
 // reply queue's name, with the request's correlation id. The client acks and

@@ -286,6 +286,26 @@ func TestRequestAnsweredAfterTheDraw(t *testing.T) {
 	}
 }
 
+// TestRedeliveredOlderRequestDoesNotHideTheNewer: an agency's request
+// journaled on a connection that died before its ack comes again after the
+// request the agency sent on its new connection; both are answered after the
+// draw, so the agency gets the answer it waits for.
+func TestRedeliveredOlderRequestDoesNotHideTheNewer(t *testing.T) {
+	b := newBench(t, 1)
+	if err := errors.Join(b.request(1, "old"), b.request(1, "new"), b.request(1, "old"),
+		b.bets(batch(1, 1, "f", "A", "W"), finished(1, 1, 2, "f"))); err != nil {
+		t.Fatal(err)
+	}
+	var answered []string
+	for _, r := range b.pub.to(broker.WinnersExchange) {
+		answered = append(answered, r.msg.CorrelationId)
+	}
+	slices.Sort(answered)
+	if !slices.Equal(answered, []string{"new", "old"}) {
+		t.Errorf("answered %q; want both requests, old and new, once each", answered)
+	}
+}
+
 // TestReplicaNamesItsDeadLetters: every replica dead-letters its own copy
 // of a message it refuses, with its name; one lottery alone names none.
 func TestReplicaNamesItsDeadLetters(t *testing.T) {

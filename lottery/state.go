@@ -35,9 +35,24 @@ type agencyState struct {
 type state struct {
 	agencies int // agencies 1…agencies take part
 	agency   map[int]*agencyState
-	pending  []record // winners requests not answered yet: an agency's latest
+	pending  []record // winners requests not answered yet: an agency's last few, oldest first
 	drawn    bool
 	end      int64 // committed end offset of bets.csv
+}
+
+// maxPendingPerAgency is how many of an agency's requests wait for the
+// draw: an agency makes one a connection, and waits for the last.
+const maxPendingPerAgency = 8
+
+// pendingOf counts agency's pending requests.
+func (s *state) pendingOf(agency int) int {
+	n := 0
+	for _, p := range s.pending {
+		if p.Agency == agency {
+			n++
+		}
+	}
+	return n
 }
 
 func newState(agencies int) *state {
@@ -90,11 +105,17 @@ func (s *state) apply(r record) {
 			a.fingerprint = r.Fingerprint
 		}
 	case opRequest:
-		// An agency waits for one answer at a time: its latest request
-		// supersedes any before it, so pending requests stay as many as
-		// the agencies.
-		s.pending = slices.DeleteFunc(s.pending, func(p record) bool { return p.Agency == r.Agency })
+		// Every request an agency made is answered: which one it still
+		// waits for cannot be told from the order they come in, since a
+		// request redelivered after a lost connection comes after the one
+		// the agency sent on its new connection. An agency's last
+		// maxPendingPerAgency are kept, so pending requests stay a few per
+		// agency whatever a sender does.
+		s.pending = slices.DeleteFunc(s.pending, func(p record) bool { return p.Agency == r.Agency && p.Correlation == r.Correlation })
 		s.pending = append(s.pending, r)
+		if i := slices.IndexFunc(s.pending, func(p record) bool { return p.Agency == r.Agency }); s.pendingOf(r.Agency) > maxPendingPerAgency {
+			s.pending = slices.Delete(s.pending, i, i+1)
+		}
 	case opAnswered:
 		s.pending = slices.DeleteFunc(s.pending, func(p record) bool {
 			return p.Agency == r.Agency && p.Correlation == r.Correlation

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"slices"
 	"testing"
 
@@ -89,7 +90,9 @@ func TestStateFinishedCostsWhatWasStored(t *testing.T) {
 }
 
 // TestStatePendingRequests: a request is known by its agency and its
-// correlation id, and an agency's latest request supersedes its earlier one.
+// correlation id; every one is kept until answered, whatever order they
+// come in (an older one redelivered after a newer one), up to the last
+// maxPendingPerAgency of an agency.
 func TestStatePendingRequests(t *testing.T) {
 	s := newState(3)
 	for _, r := range []record{
@@ -97,6 +100,7 @@ func TestStatePendingRequests(t *testing.T) {
 		{Op: opRequest, Agency: 2, Correlation: "same"},
 		{Op: opRequest, Agency: 3, Correlation: "old"},
 		{Op: opRequest, Agency: 3, Correlation: "new"},
+		{Op: opRequest, Agency: 3, Correlation: "old"}, // redelivered after the new one
 		{Op: opAnswered, Agency: 2, Correlation: "same"},
 	} {
 		s.apply(r)
@@ -105,7 +109,16 @@ func TestStatePendingRequests(t *testing.T) {
 	for _, p := range s.pending {
 		got = append(got, record{Agency: p.Agency, Correlation: p.Correlation})
 	}
-	if want := []record{{Agency: 1, Correlation: "same"}, {Agency: 3, Correlation: "new"}}; !slices.Equal(got, want) {
+	if want := []record{{Agency: 1, Correlation: "same"}, {Agency: 3, Correlation: "new"}, {Agency: 3, Correlation: "old"}}; !slices.Equal(got, want) {
 		t.Errorf("pending %v; want %v", got, want)
+	}
+	for i := range 3 * maxPendingPerAgency {
+		s.apply(record{Op: opRequest, Agency: 1, Correlation: fmt.Sprint(i)})
+	}
+	if n := s.pendingOf(1); n != maxPendingPerAgency {
+		t.Errorf("agency 1 has %d pending requests; want the last %d", n, maxPendingPerAgency)
+	}
+	if last := s.pending[len(s.pending)-1]; last.Correlation != fmt.Sprint(3*maxPendingPerAgency-1) {
+		t.Errorf("the last pending request is %v; want the last one made", last)
 	}
 }
