@@ -77,6 +77,19 @@ func ParseReplicas(s string) ([]string, error) {
 
 var replicaName = regexp.MustCompile(`^[a-z0-9]+$`)
 
+// ReplicaNames are the names the project's tools give n lottery replicas:
+// a, b, …; none under 2, which is one lottery.
+func ReplicaNames(n int) []string {
+	if n < 2 {
+		return nil
+	}
+	names := make([]string, n)
+	for i := range names {
+		names[i] = string(rune('a' + i))
+	}
+	return names
+}
+
 // ReplyQueue is the durable queue where agency id receives its winners; it
 // is also the routing key that binds it to the winners exchange.
 func ReplyQueue(agency int) string { return "agency." + strconv.Itoa(agency) + ".winners" }
@@ -312,6 +325,9 @@ const (
 // it. In Verify mode definitions.json made them and a missing one is an
 // error.
 func (t Topology) Await(ctx context.Context, conn *amqp.Connection, mode Mode, log logrus.FieldLogger) error {
+	if len(t.Awaited) == 0 {
+		return nil // one lottery: the agency declared its queues itself
+	}
 	var logged time.Time
 	for _, q := range t.Awaited {
 		for {

@@ -113,8 +113,9 @@ func (s *state) apply(r record) {
 		// agency whatever a sender does.
 		s.pending = slices.DeleteFunc(s.pending, func(p record) bool { return p.Agency == r.Agency && p.Correlation == r.Correlation })
 		s.pending = append(s.pending, r)
-		if i := slices.IndexFunc(s.pending, func(p record) bool { return p.Agency == r.Agency }); s.pendingOf(r.Agency) > maxPendingPerAgency {
-			s.pending = slices.Delete(s.pending, i, i+1)
+		if s.pendingOf(r.Agency) > maxPendingPerAgency {
+			oldest := slices.IndexFunc(s.pending, func(p record) bool { return p.Agency == r.Agency })
+			s.pending = slices.Delete(s.pending, oldest, oldest+1)
 		}
 	case opAnswered:
 		s.pending = slices.DeleteFunc(s.pending, func(p record) bool {

@@ -457,21 +457,13 @@ func (s *stack) checkStoredBy(t *testing.T, lottery string, n int) {
 // api asks the management API for path as user and returns the status.
 func (s *stack) api(t *testing.T, user, password, path string) int {
 	t.Helper()
-	req, err := http.NewRequest(http.MethodGet, fmt.Sprintf("http://127.0.0.1:%d%s", s.mgmt, path), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.SetBasicAuth(user, password)
-	resp, err := (&http.Client{Timeout: 30 * time.Second}).Do(req)
-	if err != nil {
-		t.Fatalf("management API: %v", err)
-	}
+	resp := s.get(t, user, password, path)
 	resp.Body.Close()
 	return resp.StatusCode
 }
 
-// apiJSON asks the management API for path as user and decodes the answer.
-func (s *stack) apiJSON(t *testing.T, user, password, path string, into any) {
+// get asks the management API for path as user.
+func (s *stack) get(t *testing.T, user, password, path string) *http.Response {
 	t.Helper()
 	req, err := http.NewRequest(http.MethodGet, fmt.Sprintf("http://127.0.0.1:%d%s", s.mgmt, path), nil)
 	if err != nil {
@@ -482,6 +474,13 @@ func (s *stack) apiJSON(t *testing.T, user, password, path string, into any) {
 	if err != nil {
 		t.Fatalf("management API: %v", err)
 	}
+	return resp
+}
+
+// apiJSON asks the management API for path as user and decodes the answer.
+func (s *stack) apiJSON(t *testing.T, user, password, path string, into any) {
+	t.Helper()
+	resp := s.get(t, user, password, path)
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("management API %s as %s: %s", path, user, resp.Status)

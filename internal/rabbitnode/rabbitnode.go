@@ -13,6 +13,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -274,4 +275,19 @@ func (n *Node) Leader(ctx context.Context, vhost, queue string) (string, error) 
 		}
 	}
 	return "", fmt.Errorf("queue %s of vhost %s: no leader in %q", queue, vhost, out)
+}
+
+// FreePorts are n distinct TCP ports on 127.0.0.1 that nothing listens on
+// now: for a node's AMQP, distribution and management ports.
+func FreePorts(n int) ([]int, error) {
+	var ports []int
+	for range n {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return nil, err
+		}
+		defer l.Close() // held until all are chosen, so that they differ
+		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
+	}
+	return ports, nil
 }

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -53,7 +52,7 @@ func runCluster(o options, w workload) (*clusterResult, error) {
 	}()
 	var urls []string
 	for i := 1; i <= clusterNodes; i++ {
-		ports, err := freePorts(3)
+		ports, err := rabbitnode.FreePorts(3)
 		if err != nil {
 			return nil, err
 		}
@@ -99,18 +98,4 @@ func runCluster(o options, w workload) (*clusterResult, error) {
 		res.pipeline, res.baseline = append(res.pipeline, p), append(res.baseline, b)
 	}
 	return res, nil
-}
-
-// freePorts are n TCP ports on 127.0.0.1 that nothing listens on now.
-func freePorts(n int) ([]int, error) {
-	var ports []int
-	for range n {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			return nil, err
-		}
-		defer l.Close()
-		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
-	}
-	return ports, nil
 }

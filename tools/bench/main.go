@@ -61,18 +61,6 @@ func main() {
 	}
 }
 
-// replicaNames are the lottery replicas of a run, a, b, …; none for one
-// lottery.
-func (o options) replicaNames() []string {
-	var names []string
-	for i := range o.replicas {
-		if o.replicas >= 2 {
-			names = append(names, string(rune('a'+i)))
-		}
-	}
-	return names
-}
-
 func envOr(name, def string) string {
 	if v := os.Getenv(name); v != "" {
 		return v

@@ -159,7 +159,7 @@ func runPipeline(o options, v *vhosts, w workload) (*pipelineResult, error) {
 	fmt.Printf("action: bench_pipeline | result: in_progress | corrida: %s | apuestas: %d\n", w.name, res.bets)
 
 	l := &launcher{bin: o.bin, amqpURL: amqpURL}
-	replicas := o.replicaNames()
+	replicas := broker.ReplicaNames(o.replicas)
 	stored := make([]int, max(len(replicas), 1))
 	var lotteries []*launch.Process
 	defer func() {
@@ -284,7 +284,7 @@ func (l *launcher) startAgencies(o options, files []string, onLine func(i int, l
 		a, err := l.start("agency", func(line string, at time.Time) { onLine(i, line, at) },
 			"CLI_ID="+strconv.Itoa(i+1), "CLI_DATA_FILE="+f,
 			"CLI_BATCH_MAXAMOUNT="+strconv.Itoa(o.batch), "CLI_CONFIRM_WINDOW="+strconv.Itoa(o.window),
-			"LOTTERY_REPLICAS="+strings.Join(o.replicaNames(), ","))
+			"LOTTERY_REPLICAS="+strings.Join(broker.ReplicaNames(o.replicas), ","))
 		if err != nil {
 			for _, a := range agencies {
 				a.Cmd.Process.Kill()

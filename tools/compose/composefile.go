@@ -57,13 +57,7 @@ x-rabbitmq: &rabbitmq
   image: {{.Image}}
   environment:
     RABBITMQ_ERLANG_COOKIE: "${ERLANG_COOKIE:-lottery-demo-cookie}"
-  healthcheck:
-    test: ["CMD", "rabbitmq-diagnostics", "-q", "check_port_connectivity"]
-    interval: 5s
-    timeout: 10s
-    retries: 30
-    start_period: 20s
-  stop_grace_period: 60s
+{{.BrokerHealth 2}}
 {{end}}
 services:
 {{- if .Cluster}}{{range .Nodes}}
@@ -110,13 +104,7 @@ services:
     ports:
       - "127.0.0.1:${AMQP_PORT:-5672}:5672"
       - "127.0.0.1:${MANAGEMENT_PORT:-15672}:15672"
-    healthcheck:
-      test: ["CMD", "rabbitmq-diagnostics", "-q", "check_port_connectivity"]
-      interval: 5s
-      timeout: 10s
-      retries: 30
-      start_period: 20s
-    stop_grace_period: 60s
+{{.BrokerHealth 4}}
 {{end}}
 {{- range .Lotteries}}
   {{.Service}}:
@@ -233,6 +221,22 @@ func (v composeView) BrokerDependency(indent int) string {
 	}
 	pad := strings.Repeat(" ", indent)
 	return fmt.Sprintf("\n%s%s:\n%s  condition: %s", pad, service, pad, condition)
+}
+
+// BrokerHealth is a broker node's healthcheck and stop grace period,
+// indented by indent spaces: every node's are the same.
+func (composeView) BrokerHealth(indent int) string {
+	lines := []string{
+		"healthcheck:",
+		`  test: ["CMD", "rabbitmq-diagnostics", "-q", "check_port_connectivity"]`,
+		"  interval: 5s",
+		"  timeout: 10s",
+		"  retries: 30",
+		"  start_period: 20s",
+		"stop_grace_period: 60s",
+	}
+	pad := strings.Repeat(" ", indent)
+	return pad + strings.Join(lines, "\n"+pad)
 }
 
 // URL is the AMQP_URL of a user whose password is the .env variable

@@ -69,15 +69,6 @@ const (
 	replicasDefinitions = "definitions.replicas.json"
 )
 
-// replicaNames are the names of n lottery replicas, a, b, …; none under 2.
-func replicaNames(n int) []string {
-	var names []string
-	for i := 0; n >= 2 && i < n; i++ {
-		names = append(names, string(rune('a'+i)))
-	}
-	return names
-}
-
 // composePath is the compose file to write.
 func (o options) composePath() string {
 	switch {
@@ -115,7 +106,7 @@ func run(o options) error {
 	if o.replicas == 1 || o.replicas > broker.MaxReplicas {
 		return fmt.Errorf("-replicas %d: want 2 to %d (or none, for one lottery)", o.replicas, broker.MaxReplicas)
 	}
-	replicas := replicaNames(o.replicas)
+	replicas := broker.ReplicaNames(o.replicas)
 	o.cluster = o.cluster || len(replicas) > 0 // replicas run on the cluster
 	d := newDeployment(o.agencies, replicas)
 	env, err := readEnvFile(o.env)
