@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/loteria-nacional/pipeline/bet"
+	"github.com/loteria-nacional/pipeline/internal/brokertest"
 )
 
 // defaultBatch is the agency's CLI_BATCH_MAXAMOUNT default.
@@ -198,7 +199,7 @@ func TestPipeline(t *testing.T) {
 func TestCourseDataset(t *testing.T) {
 	const zipPath = "../../shared/tp0-dataset/dataset.zip"
 	if _, err := os.Stat(zipPath); err != nil {
-		t.Skipf("course data set not found at %s", zipPath)
+		brokertest.Missing(t, "the course's data set is not at %s (../shared beside the repository)", zipPath)
 	}
 	w := newWorld(t)
 	files := unzip(t, zipPath, filepath.Join(w.dir, "dataset"))

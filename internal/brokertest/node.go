@@ -30,13 +30,13 @@ func FreePort(t testing.TB) int {
 	return ports[0]
 }
 
-// StartNode starts a private node and stops it when the test ends. It skips
-// the test where RabbitMQ is not installed locally (a broker in a container
-// cannot be stopped and started by a test).
+// StartNode starts a private node and stops it when the test ends. Where
+// RabbitMQ is not installed locally (a broker in a container cannot be
+// stopped and started by a test) the test is [Missing] it.
 func StartNode(t testing.TB) *Node {
 	t.Helper()
 	if _, ok := rabbitnode.Installed(); !ok {
-		t.Skip("rabbitmq-server is not installed here: the broker-outage tests need a local install (`make broker` installs it)")
+		Missing(t, "rabbitmq-server is not installed here: tests of private nodes need a local install (`make broker` installs it)")
 	}
 	rn, err := rabbitnode.New(rabbitnode.Options{
 		Name:      fmt.Sprintf("lottery-test-%d-%d@localhost", os.Getpid(), counter.Add(1)),

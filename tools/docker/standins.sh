@@ -36,7 +36,7 @@
 #
 # Usage: tools/docker/standins.sh (from anywhere in the repository). Needs
 # root to build the Debian root (debootstrap, installed from Debian's packages
-# when missing).
+# when missing), from the Debian mirror of the host's apt configuration.
 set -euo pipefail
 
 cd "$(dirname "$0")/../.."
@@ -75,8 +75,9 @@ debian_root() {
     say in_progress "installing debootstrap from Debian's packages"
     apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq debootstrap >/dev/null
   fi
-  say in_progress "building $root_image with debootstrap (about a minute)"
-  debootstrap --variant=minbase --include=rabbitmq-server trixie "$work/root" http://deb.debian.org/debian >"$work/debootstrap.log" 2>&1 ||
+  mirror=$(tools/docker/debian-mirror.sh) || { say fail "error: no Debian mirror to build $root_image from"; exit 1; }
+  say in_progress "building $root_image with debootstrap from $mirror (about a minute)"
+  debootstrap --variant=minbase --include=rabbitmq-server trixie "$work/root" "$mirror" >"$work/debootstrap.log" 2>&1 ||
     { tail -n 20 "$work/debootstrap.log" >&2; say fail "error: debootstrap trixie failed"; exit 1; }
   # Each container's data volume gets a cookie of its own at first start.
   rm -f "$work/root/var/lib/rabbitmq/.erlang.cookie"

@@ -6,7 +6,8 @@
 # it installs the plugin from Debian 13's docker-compose package, which it
 # fetches with a Debian 13 package list of its own and unpacks into the CLI
 # plugins folder: Debian 12 has no Compose v2, and no Debian 13 package is
-# installed on the host. Installing needs root.
+# installed on the host. Packages come from the Debian mirror of the host's
+# apt configuration. Installing needs root.
 #
 # Usage: tools/docker/with-engine.sh COMMAND [ARG…]
 set -euo pipefail
@@ -51,7 +52,8 @@ if ! docker compose version >/dev/null 2>&1; then
   say in_progress "installing Compose v2 from Debian 13's docker-compose package"
   apt_dir=$(mktemp -d)
   mkdir -p "$apt_dir/lists/partial" "$apt_dir/cache/archives/partial"
-  echo "deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://deb.debian.org/debian trixie main" >"$apt_dir/sources.list"
+  mirror=$("$(dirname "$0")/debian-mirror.sh") || { say fail "error: no Debian mirror to fetch Compose v2 from"; exit 1; }
+  echo "deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] $mirror trixie main" >"$apt_dir/sources.list"
   apt_opts=(-o "Dir::Etc::SourceList=$apt_dir/sources.list" -o Dir::Etc::SourceParts=- -o "Dir::State::Lists=$apt_dir/lists"
     -o "Dir::Cache=$apt_dir/cache" -o APT::Sandbox::User=root)
   apt-get "${apt_opts[@]}" update -qq >/dev/null
