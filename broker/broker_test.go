@@ -240,17 +240,6 @@ func TestCallStopsWithContext(t *testing.T) {
 	}
 }
 
-func TestDialGivesUpAfterBoundedAttempts(t *testing.T) {
-	cfg := broker.Config{URL: "amqp://guest:secret@127.0.0.1:1/", DialAttempts: 2, MaxBackoff: 10 * time.Millisecond}
-	_, err := broker.Dial(ctx(t), cfg, logfmt.Discard())
-	if err == nil || !strings.Contains(err.Error(), "gave up after 2 attempts") {
-		t.Errorf("Dial to a closed port = %v; want it to give up after 2 attempts", err)
-	}
-	if err != nil && strings.Contains(err.Error(), "secret") {
-		t.Errorf("Dial error %q shows the password", err)
-	}
-}
-
 func TestDialStopsWhenTheLoginIsRefused(t *testing.T) {
 	for _, tc := range []struct{ name, user, password, vhost string }{
 		{"wrong password", "guest", "not-its-password", ""},

@@ -24,8 +24,8 @@ type Config struct {
 	URL  string
 	Name string // connection name shown in the management UI
 
-	// DialAttempts bounds how many times Dial tries before giving up while
-	// no broker answers yet; 0 means 30.
+	// DialAttempts bounds how many times Dial tries while no broker
+	// answers; 0 means no bound: an outage of any length is waited out.
 	DialAttempts int
 	// MaxBackoff caps the wait between attempts; 0 means 5s.
 	MaxBackoff time.Duration
@@ -109,10 +109,24 @@ type Dialer struct {
 	cfg  Config
 	urls []string
 	next int // the broker to try first
+
+	dial        func(url string, cfg amqp.Config) (*amqp.Connection, error) // amqp.DialConfig; tests replace it
+	statusEvery time.Duration                                               // how often a wait is logged
 }
 
+// dialStatusEvery is how often Dial says, while no broker answers, for how
+// long it has been waiting: often enough to see that a program is alive,
+// seldom enough that an outage of hours stays readable.
+const dialStatusEvery = 10 * time.Second
+
+// handshakeTimeout bounds a connection's AMQP handshake, so that a broker
+// that accepts and never answers is tried again. SIGTERM cuts it short.
+const handshakeTimeout = 30 * time.Second
+
 // NewDialer is a Dialer of the brokers cfg lists.
-func NewDialer(cfg Config) *Dialer { return &Dialer{cfg: cfg, urls: URLs(cfg.URL)} }
+func NewDialer(cfg Config) *Dialer {
+	return &Dialer{cfg: cfg, urls: URLs(cfg.URL), dial: amqp.DialConfig, statusEvery: dialStatusEvery}
+}
 
 // Dial connects to the one broker of cfg.URL, or to the first of its list
 // that answers: see Dialer.
@@ -121,48 +135,36 @@ func Dial(ctx context.Context, cfg Config, log logrus.FieldLogger) (*Conn, error
 }
 
 // Dial connects to the brokers in turn, retrying with a growing, capped
-// backoff while none answers; each failed attempt is logged as in_progress,
-// and the connection made names its broker. It gives up after
-// cfg.DialAttempts attempts, after LoginAttempts refused logins in a row
-// ([ErrLoginRefused]), or when ctx ends.
+// backoff for as long as none answers: the first failure and then one line
+// every ten seconds are logged as in_progress, saying for how long no
+// broker has answered; the connection made names its broker. It gives up
+// after cfg.DialAttempts attempts when that is set, after LoginAttempts
+// refused logins in a row ([ErrLoginRefused]), or when ctx ends, at once,
+// also in the middle of a handshake.
 func (d *Dialer) Dial(ctx context.Context, log logrus.FieldLogger) (*Conn, error) {
 	if len(d.urls) == 0 {
 		return nil, fmt.Errorf("no broker URL in %q", Redact(d.cfg.URL))
-	}
-	attempts := d.cfg.DialAttempts
-	if attempts <= 0 {
-		attempts = 30
 	}
 	maxWait := d.cfg.MaxBackoff
 	if maxWait <= 0 {
 		maxWait = 5 * time.Second
 	}
-	props := amqp.NewConnectionProperties()
-	props.SetClientConnectionName(d.cfg.Name)
-	acfg := amqp.Config{
-		Properties: props,
-		Heartbeat:  10 * time.Second,
-		Locale:     "en_US",
-		Dial: func(network, addr string) (net.Conn, error) {
-			nd := net.Dialer{Timeout: 10 * time.Second}
-			conn, err := nd.DialContext(ctx, network, addr)
-			if err != nil {
-				return nil, err
-			}
-			// The handshake must finish in time; amqp091 clears the deadline after it.
-			return conn, conn.SetDeadline(time.Now().Add(30 * time.Second))
-		},
-	}
-	wait := 250 * time.Millisecond
+	wait := min(250*time.Millisecond, maxWait)
+	began := time.Now()
+	var logged time.Time // when the last wait was logged
 	refused := 0
 	for attempt := 1; ; attempt++ {
 		i := d.next % len(d.urls)
 		d.next = i + 1
 		target := d.urls[i]
 		node := fmt.Sprintf("%d/%d", i+1, len(d.urls))
-		conn, err := amqp.DialConfig(target, acfg)
+		conn, err := d.dialOnce(ctx, target)
 		if err == nil {
-			log.WithFields(logrus.Fields{"url": Redact(target), "nodo": node}).Info("conexion_broker")
+			fields := logrus.Fields{"url": Redact(target), "nodo": node}
+			if attempt > 1 {
+				fields["sin_broker"] = time.Since(began).Round(time.Second).String()
+			}
+			log.WithFields(fields).Info("conexion_broker")
 			return &Conn{Connection: conn, URL: target}, nil
 		}
 		if ctx.Err() != nil {
@@ -176,23 +178,61 @@ func (d *Dialer) Dial(ctx context.Context, log logrus.FieldLogger) (*Conn, error
 		if refused >= LoginAttempts {
 			return nil, fmt.Errorf("%w: the broker at %s refused user %q %d times: %w", ErrLoginRefused, Where(target), User(target), refused, err)
 		}
-		if attempt >= attempts {
+		if d.cfg.DialAttempts > 0 && attempt >= d.cfg.DialAttempts {
 			return nil, fmt.Errorf("connect to %s: gave up after %d attempts: %w", Redact(d.cfg.URL), attempt, err)
 		}
-		log.WithFields(logrus.Fields{
-			logfmt.ResultKey: logfmt.InProgress,
-			"url":            Redact(target),
-			"nodo":           node,
-			"intento":        attempt,
-			"error":          err,
-		}).Info("conexion_broker")
+		if now := time.Now(); logged.IsZero() || now.Sub(logged) >= d.statusEvery {
+			logged = now
+			log.WithFields(logrus.Fields{
+				logfmt.ResultKey: logfmt.InProgress,
+				"url":            Redact(target),
+				"nodo":           node,
+				"intentos":       attempt,
+				"sin_broker":     now.Sub(began).Round(time.Second).String(),
+				"error":          err,
+			}).Info("conexion_broker")
+		}
+		t := time.NewTimer(wait)
 		select {
 		case <-ctx.Done():
+			t.Stop()
 			return nil, ctx.Err()
-		case <-time.After(wait):
+		case <-t.C:
 		}
 		wait = min(2*wait, maxWait)
 	}
+}
+
+// dialOnce makes one attempt at url. When ctx ends, the attempt ends at
+// once, whether the TCP connection or the AMQP handshake was under way.
+func (d *Dialer) dialOnce(ctx context.Context, url string) (*amqp.Connection, error) {
+	props := amqp.NewConnectionProperties()
+	props.SetClientConnectionName(d.cfg.Name)
+	var watching func() bool // stops the watch of ctx over the handshake
+	cfg := amqp.Config{
+		Properties: props,
+		Heartbeat:  10 * time.Second,
+		Locale:     "en_US",
+		Dial: func(network, addr string) (net.Conn, error) {
+			nd := net.Dialer{Timeout: 10 * time.Second}
+			conn, err := nd.DialContext(ctx, network, addr)
+			if err != nil {
+				return nil, err
+			}
+			watching = context.AfterFunc(ctx, func() { conn.Close() })
+			// The handshake must finish in time; amqp091 clears the deadline after it.
+			return conn, conn.SetDeadline(time.Now().Add(handshakeTimeout))
+		},
+	}
+	conn, err := d.dial(url, cfg)
+	if watching != nil && !watching() {
+		// ctx ended during the handshake and closed its socket.
+		if err == nil {
+			conn.Close()
+		}
+		return nil, ctx.Err()
+	}
+	return conn, err
 }
 
 // loginRefused reports whether a handshake failed because the broker

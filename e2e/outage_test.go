@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"net"
 	"path/filepath"
 	"testing"
 	"time"
@@ -56,5 +57,40 @@ func TestBrokerOutage(t *testing.T) {
 			}
 			check(t, w, files, 4, winners, filepath.Join(dataDir, "bets.csv"))
 		})
+	}
+}
+
+// TestStopMidHandshake: a broker that accepts connections and never
+// answers holds both programs in the AMQP handshake; SIGTERM ends them at
+// once with status 0, not when the handshake's deadline passes.
+func TestStopMidHandshake(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	accepted := make(chan net.Conn, 4)
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			accepted <- c
+		}
+	}()
+	w := &world{t: t, url: "amqp://guest:guest@" + ln.Addr().String() + "/", dir: t.TempDir()}
+	defer w.dump()
+	files := w.gendata(10, 0)
+	for _, p := range []*proc{
+		w.start("lottery", "lottery", "LOTTERY_AGENCIES=1", "LOTTERY_DATA_DIR="+w.lotteryDir()),
+		w.startAgencies(files)[0],
+	} {
+		c := <-accepted // p is in the handshake, which the listener never answers
+		defer c.Close()
+		// Well within the handshake's deadline of 30 s.
+		if code := p.stop(t, 10*time.Second); code != 0 {
+			t.Errorf("%s exited %d on SIGTERM mid-handshake; want 0", p.name, code)
+		}
 	}
 }
