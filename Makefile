@@ -17,8 +17,12 @@ build: ## Build the programs into bin/
 	$(GO) build -o $(BIN)/ ./agency ./lottery ./tools/gendata
 
 .PHONY: data
-data: build ## Generate .data/agency-N.csv (AGENCIES, BETS, WINNERS)
+data: build ## Generate the .data/agency-N.csv that are missing (AGENCIES, BETS, WINNERS); files there are kept
 	$(BIN)/gendata -agencies $(AGENCIES) -bets $(BETS) -winners $(WINNERS) -out .data
+
+.PHONY: new-data
+new-data: build ## Replace .data/agency-1.csv … agency-AGENCIES.csv with newly generated ones, your own files too
+	$(BIN)/gendata -agencies $(AGENCIES) -bets $(BETS) -winners $(WINNERS) -out .data -replace
 
 .PHONY: broker
 broker: ## Make sure RabbitMQ and its management API answer (start or install it if not)

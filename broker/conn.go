@@ -134,6 +134,14 @@ func Dial(ctx context.Context, cfg Config, log logrus.FieldLogger) (*Conn, error
 	return NewDialer(cfg).Dial(ctx, log)
 }
 
+// Redial is Dial for a connection made again at once after a routine close
+// (see [Undecodable]): a connection made at the first attempt is logged at
+// debug level, so that a hundred such closes do not make two hundred
+// lines; waits and failures are logged as Dial logs them.
+func (d *Dialer) Redial(ctx context.Context, log logrus.FieldLogger) (*Conn, error) {
+	return d.connect(ctx, log, logrus.DebugLevel)
+}
+
 // Dial connects to the brokers in turn, retrying with a growing, capped
 // backoff for as long as none answers: the first failure and then one line
 // every ten seconds are logged as in_progress, saying for how long no
@@ -142,6 +150,11 @@ func Dial(ctx context.Context, cfg Config, log logrus.FieldLogger) (*Conn, error
 // refused logins in a row ([ErrLoginRefused]), or when ctx ends, at once,
 // also in the middle of a handshake.
 func (d *Dialer) Dial(ctx context.Context, log logrus.FieldLogger) (*Conn, error) {
+	return d.connect(ctx, log, logrus.InfoLevel)
+}
+
+// connect is Dial, logging a connection made at the first attempt at level.
+func (d *Dialer) connect(ctx context.Context, log logrus.FieldLogger, level logrus.Level) (*Conn, error) {
 	if len(d.urls) == 0 {
 		return nil, fmt.Errorf("no broker URL in %q", Redact(d.cfg.URL))
 	}
@@ -160,11 +173,11 @@ func (d *Dialer) Dial(ctx context.Context, log logrus.FieldLogger) (*Conn, error
 		node := fmt.Sprintf("%d/%d", i+1, len(d.urls))
 		conn, err := d.dialOnce(ctx, target)
 		if err == nil {
-			fields := logrus.Fields{"url": Redact(target), "nodo": node}
+			entry := log.WithFields(logrus.Fields{"url": Redact(target), "nodo": node})
 			if attempt > 1 {
-				fields["sin_broker"] = time.Since(began).Round(time.Second).String()
+				entry, level = entry.WithField("sin_broker", time.Since(began).Round(time.Second).String()), logrus.InfoLevel
 			}
-			log.WithFields(fields).Info("conexion_broker")
+			entry.Log(level, "conexion_broker")
 			return &Conn{Connection: conn, URL: target}, nil
 		}
 		if ctx.Err() != nil {
@@ -241,6 +254,25 @@ func (d *Dialer) dialOnce(ctx context.Context, url string) (*amqp.Connection, er
 func loginRefused(err error) bool {
 	var ae *amqp.Error
 	return errors.As(err, &ae) && (ae.Code == amqp.AccessRefused || ae.Code == amqp.NotAllowed)
+}
+
+// Undecodable reports whether err is amqp091-go closing its connection on
+// a frame it cannot decode: a message whose header table holds more than
+// 8,192 entries or nests deeper than 32 levels, which RabbitMQ accepts from
+// any sender allowed to publish. It reports every such close as code 501,
+// as it does a lost connection: only the reason's text tells them apart.
+// The message comes back with every delivery the connection held unacked.
+func Undecodable(err error) bool {
+	var ae *amqp.Error
+	if !errors.As(err, &ae) || ae.Code != amqp.FrameError {
+		return false
+	}
+	for _, e := range []*amqp.Error{amqp.ErrSyntax, amqp.ErrFrame, amqp.ErrFrameTooLarge} {
+		if strings.Contains(ae.Reason, e.Reason) {
+			return true
+		}
+	}
+	return false
 }
 
 // ErrConnectionLost marks an error that came with the connection or a

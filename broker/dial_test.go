@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -99,5 +100,62 @@ func TestDialAttemptsBoundWhenSet(t *testing.T) {
 	}
 	if err != nil && strings.Contains(err.Error(), "secret") {
 		t.Errorf("Dial error %q shows the password", err)
+	}
+}
+
+// TestUndecodable: a message amqp091-go cannot decode closes the consumer's
+// connection with an error Undecodable tells from a lost connection.
+func TestUndecodable(t *testing.T) {
+	deep := amqp.Table{}
+	for range 40 {
+		deep = amqp.Table{"d": deep}
+	}
+	wide := amqp.Table{}
+	for i := range 9000 {
+		wide[strconv.Itoa(i)] = int32(i)
+	}
+	for _, tc := range []struct {
+		name    string
+		headers amqp.Table
+	}{
+		{"headers nested 40 levels deep", amqp.Table{"deep": deep}},
+		{"9,000 headers", wide},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			url := brokertest.Vhost(t)
+			conn := brokertest.Dial(t, url)
+			ch, err := conn.Channel()
+			if err != nil {
+				t.Fatal(err)
+			}
+			q, err := ch.QueueDeclare("", false, true, false, false, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := ch.PublishWithContext(ctx(t), "", q.Name, false, false, amqp.Publishing{Headers: tc.headers, Body: []byte("x")}); err != nil {
+				t.Fatal(err)
+			}
+			reader := brokertest.Dial(t, url)
+			c, err := broker.Consume(reader, q.Name, 1)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for d := range c.Deliveries() {
+				t.Fatalf("delivered a message with %d headers; want the connection closed", len(d.Headers))
+			}
+			if err := c.Err(); !broker.Undecodable(err) {
+				t.Errorf("the consumer's channel closed with %v; want an error Undecodable reports", err)
+			}
+		})
+	}
+	for _, err := range []error{
+		&amqp.Error{Code: amqp.FrameError, Reason: "EOF"},
+		&amqp.Error{Code: amqp.FrameError, Reason: "read tcp 127.0.0.1:1->127.0.0.1:5672: read: connection reset by peer"},
+		&amqp.Error{Code: amqp.ConnectionForced, Reason: "CONNECTION_FORCED - broker forced connection closure with reason 'shutdown'"},
+		errors.New("invalid field or value inside of a frame"),
+	} {
+		if broker.Undecodable(err) {
+			t.Errorf("Undecodable(%v) = true; want false: the connection was lost, nothing was undecodable", err)
+		}
 	}
 }

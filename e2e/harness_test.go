@@ -53,6 +53,7 @@ func TestMain(m *testing.M) {
 type line struct {
 	proc string
 	text string
+	at   time.Time // when the harness read it
 }
 
 // world is one run of the system: a vhost, a data directory, processes.
@@ -123,9 +124,9 @@ func (w *world) start(name, program string, env ...string) *proc {
 	cmd.Dir = w.dir
 	cmd.Env = append(os.Environ(), "AMQP_URL="+w.url)
 	cmd.Env = append(cmd.Env, env...)
-	lp, err := launch.Start(cmd, func(text string, _ time.Time) {
+	lp, err := launch.Start(cmd, func(text string, at time.Time) {
 		w.mu.Lock()
-		w.logs = append(w.logs, line{name, text})
+		w.logs = append(w.logs, line{name, text, at})
 		w.mu.Unlock()
 	})
 	if err != nil {
@@ -243,6 +244,19 @@ func (w *world) waitFor(name string, d time.Duration, parts ...string) {
 	w.t.Fatalf("%s never logged a line with %q within %s", name, parts, d)
 }
 
+// when is the time the first line of proc containing every one of parts
+// was read, or the zero time if none does.
+func (w *world) when(name string, parts ...string) time.Time {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for _, l := range w.logs {
+		if l.proc == name && containsAll(l.text, parts) {
+			return l.at
+		}
+	}
+	return time.Time{}
+}
+
 func containsAll(s string, parts []string) bool {
 	for _, p := range parts {
 		if !strings.Contains(s, p) {
@@ -353,7 +367,7 @@ func (w *world) gendataSeed(bets int, seed uint64, winners ...int) []string {
 	defer cancel()
 	out, err := exec.CommandContext(ctx, filepath.Join(bin, "gendata"),
 		"-agencies", strconv.Itoa(len(winners)), "-bets", strconv.Itoa(bets),
-		"-winners", strings.Join(ws, ","), "-seed", strconv.FormatUint(seed, 10),
+		"-winners", strings.Join(ws, ","), "-seed", strconv.FormatUint(seed, 10), "-replace",
 		"-out", filepath.Join(w.dir, "input")).CombinedOutput()
 	if err != nil {
 		w.t.Fatalf("gendata: %v\n%s", err, out)

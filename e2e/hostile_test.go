@@ -1,10 +1,12 @@
 package e2e
 
 import (
+	"context"
 	"encoding/json"
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -123,19 +125,101 @@ func TestHostileHeaders(t *testing.T) {
 	waitOK(t, w.startAgencies(files, "TOPOLOGY_MODE=verify"))
 	w.waitFor("lottery", 10*time.Second, "action: sorteo ", "ganadores: 2")
 	stopOK(t, lot)
-	reconnects := 0
-	for _, l := range w.lines("lottery") {
-		if strings.Contains(l, "action: reconexion ") {
-			reconnects++
-		}
-	}
-	if reconnects == 0 || reconnects > 2*(limit+1) {
-		t.Errorf("the lottery reconnected %d times; want 1 to %d: one for each delivery of the two poisoned messages, the first and %d more each", reconnects, 2*(limit+1), limit)
+	if closes := undecodableCloses(t, w); closes == 0 || closes > 2*(limit+1) {
+		t.Errorf("the lottery counted %d connections closed on undecodable messages; want 1 to %d: one for each delivery of the two poisoned messages, the first and %d more each", closes, 2*(limit+1), limit)
 	}
 	// The big one, as the lottery dead-lettered it, without its headers.
 	if got := deadLetterHeaders(t, w, "agency-1.batch-6"); got["big"] != nil || got[broker.HeaderDropped] == nil {
 		t.Errorf("the dead letter of the batch with big headers has headers %v; want them left out, and %s saying so", keys(got), broker.HeaderDropped)
 	}
+}
+
+// undecodableCloses is how many connections the lottery counted as closed
+// on messages it could not decode, from its mensaje_indescifrable lines.
+func undecodableCloses(t *testing.T, w *world) int {
+	t.Helper()
+	n := 0
+	for _, e := range w.events(t) {
+		if e.proc == "lottery" && e.action == "mensaje_indescifrable" {
+			n += e.int(t, "cierres")
+		}
+	}
+	return n
+}
+
+// TestUndecodableMessagesStallLittle: an agency's user, with its own login
+// and nothing more, puts two messages amqp091-go cannot decode (9,000
+// headers; headers nested 40 levels deep) ahead of the honest agencies'
+// batches, with the queues' real delivery limit. Every honest agency still
+// gets its winners within 15 s of its finished event, the draw counts only
+// their bets, and the lottery logs the closes as counts, not a line each.
+func TestUndecodableMessagesStallLittle(t *testing.T) {
+	vhost, prefix := importDefinitions(t)
+	w := &world{t: t, url: userURL(vhost, prefix, "lottery"), dir: t.TempDir()}
+	defer w.dump()
+	const agencies = 3
+	winners := []int{2, 1, 0}
+	files := w.gendata(3000, winners...)
+	lot := w.startLottery(agencies, "TOPOLOGY_MODE=verify", "LOTTERY_IDENTITY=user", "LOTTERY_USER_PATTERN="+prefix+"agency-{id}")
+
+	wide := amqp.Table{}
+	for i := range 9000 {
+		wide[strconv.Itoa(i)] = int32(i)
+	}
+	deep := amqp.Table{}
+	for range 40 {
+		deep = amqp.Table{"d": deep}
+	}
+	attacker := brokertest.Channel(t, brokertest.Dial(t, userURL(vhost, prefix, "agency-5")))
+	for i, h := range []amqp.Table{wide, {"deep": deep}} {
+		m := batchOf(5, i+1, "attack", "A,B,1,2000-01-01,7574")
+		m.UserId, m.Headers = prefix+"agency-5", h
+		if err := attacker.PublishWithContext(context.Background(), broker.BetsExchange, broker.BatchKey, false, false, m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var procs []*proc
+	for i, f := range files {
+		id := strconv.Itoa(i + 1)
+		procs = append(procs, w.start("agency-"+id, "agency", "CLI_ID="+id, "CLI_DATA_FILE="+f, "CLI_BATCH_MAXAMOUNT=100",
+			"TOPOLOGY_MODE=verify", "AMQP_URL="+userURL(vhost, prefix, "agency-"+id)))
+	}
+	waitOK(t, procs)
+	for _, p := range procs {
+		finished, answered := w.when(p.name, "action: envio_finalizado"), w.when(p.name, "action: consulta_ganadores")
+		if finished.IsZero() || answered.IsZero() {
+			t.Errorf("%s logged envio_finalizado at %v and consulta_ganadores at %v; want both", p.name, finished, answered)
+		} else if waited := answered.Sub(finished); waited > 15*time.Second {
+			t.Errorf("%s got its winners %s after its finished event; want 15 s at most", p.name, waited.Round(time.Millisecond))
+		} else {
+			t.Logf("%s got its winners %s after its finished event", p.name, waited.Round(time.Millisecond))
+		}
+	}
+	stopOK(t, lot)
+	check(t, w, files, 100, winners, filepath.Join(w.lotteryDir(), "bets.csv"))
+	// The management API's counts lag by a few seconds.
+	for deadline := time.Now().Add(30 * time.Second); queueMessages(t, w, broker.DeadQueue) != 2; time.Sleep(200 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the dead-letter queue holds %d messages; want the two undecodable ones", queueMessages(t, w, broker.DeadQueue))
+		}
+	}
+	closes, lines := undecodableCloses(t, w), 0
+	for _, l := range w.lines("lottery") {
+		switch {
+		case strings.Contains(l, "action: mensaje_indescifrable "):
+			lines++
+		case strings.Contains(l, "action: reconexion "), strings.Contains(l, "action: lottery_iniciado ") && strings.Contains(l, "cuidadosa: true"):
+			t.Errorf("a line for one close: %s", l)
+		}
+	}
+	// Each message is delivered until the queue's limit of 50 sets it aside.
+	if closes < 2*broker.DeliveryLimit || closes > 2*(broker.DeliveryLimit+1) {
+		t.Errorf("the lottery counted %d closes; want %d to %d, each message's deliveries", closes, 2*broker.DeliveryLimit, 2*(broker.DeliveryLimit+1))
+	}
+	if lines == 0 || lines > 3 {
+		t.Errorf("the lottery logged the closes in %d lines; want a count every ten seconds", lines)
+	}
+	t.Logf("%d closes in %d lines", closes, lines)
 }
 
 // queueMessages is how many messages queue holds, from the management API

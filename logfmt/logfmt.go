@@ -111,14 +111,23 @@ func SetLevel(log *logrus.Logger, level string) error {
 // Closer returns a function that closes a resource on the way out of a
 // function and logs it ("action: cierre | recurso: name"); a close that
 // fails is joined into *err, unless gone reports that the resource went
-// away already (a lost connection takes its channels with it).
+// away already (a lost connection takes its channels with it). Closes on
+// the way out of a function that failed because the resource went away are
+// logged at debug level: the failure is the news, and a program that
+// reconnects a hundred times should not say so seven hundred.
 func Closer(log logrus.FieldLogger, err *error, gone func() bool) func(name string, close func() error) {
 	return func(name string, close func() error) {
-		if cerr := close(); cerr != nil && (gone == nil || !gone()) {
+		cerr := close()
+		lost := gone != nil && gone()
+		if cerr != nil && !lost {
 			*err = errors.Join(*err, fmt.Errorf("close %s: %w", name, cerr))
 			return
 		}
-		log.WithField("recurso", name).Info("cierre")
+		level := logrus.InfoLevel
+		if *err != nil && lost {
+			level = logrus.DebugLevel
+		}
+		log.WithField("recurso", name).Log(level, "cierre")
 	}
 }
 

@@ -395,6 +395,7 @@ type fakeConsumer struct {
 	in        chan amqp.Delivery
 	out       chan amqp.Delivery
 	cancelled bool
+	lost      bool // its deliveries ended without a cancel
 }
 
 func newFakeConsumer() *fakeConsumer {
@@ -404,6 +405,7 @@ func newFakeConsumer() *fakeConsumer {
 		for d := range c.in {
 			c.out <- d
 		}
+		c.lost = !c.cancelled
 	}()
 	return c
 }
@@ -437,5 +439,47 @@ func TestFailedCommitLeavesWhatTheJournalSays(t *testing.T) {
 	}
 	if got := b.stored(); !slices.Equal(got, []string{"A", "B"}) {
 		t.Errorf("bets.csv holds %q; want A and B", got)
+	}
+}
+
+// TestRunStopsTheOtherConsumer: when one consumer stops by itself (its
+// connection lost) or a careful session's time is up, Run cancels the other
+// and finishes what it delivered before it returns, rather than leave its
+// deliveries to go back to their queue one delivery nearer its limit.
+func TestRunStopsTheOtherConsumer(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		end  func(bets, requests *fakeConsumer, steady chan time.Time)
+		want error
+	}{
+		{"the bets consumer lost", func(bets, _ *fakeConsumer, _ chan time.Time) { close(bets.in) }, broker.ErrConnectionLost},
+		{"the requests consumer lost", func(_, requests *fakeConsumer, _ chan time.Time) { close(requests.in) }, broker.ErrConnectionLost},
+		{"the careful session over", func(_, _ *fakeConsumer, steady chan time.Time) { steady <- time.Now() }, errSteady},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			b := newBench(t, 1)
+			bets, requests := newFakeConsumer(), newFakeConsumer()
+			steady := make(chan time.Time)
+			done := make(chan error, 1)
+			go func() { done <- b.l.Run(context.Background(), bets, requests, steady) }()
+			bets.in <- b.delivery(batch(1, 1, "f", "A"))
+			tc.end(bets, requests, steady)
+			err := <-done
+			if !errors.Is(err, tc.want) {
+				t.Fatalf("Run = %v; want %v", err, tc.want)
+			}
+			lost := tc.want == broker.ErrConnectionLost
+			for _, c := range []struct {
+				name string
+				c    *fakeConsumer
+			}{{"bets", bets}, {"requests", requests}} {
+				if alive := !lost || !c.c.lost; c.c.cancelled != alive {
+					t.Errorf("the %s consumer cancelled: %v; want %v", c.name, c.c.cancelled, alive)
+				}
+			}
+			if !b.acks.acked(1) {
+				t.Error("the batch delivered before the end was not acked")
+			}
+		})
 	}
 }

@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -77,12 +78,15 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		}
 		return err
 	}
-	dialer := broker.NewDialer(cfg.broker)
+	lanes := newLanes(cfg.broker)
 	var backoff broker.Backoff
-	careful := false
+	closes := closeTally{every: closeTallyEvery}
+	defer closes.flush(log)
+	careful, quick := false, false
 	for {
 		start := time.Now()
-		err := session(ctx, cfg, dialer, l, log, careful)
+		err := session(ctx, cfg, lanes, l, log, careful, quick)
+		quick = false
 		switch {
 		case err == nil:
 			return nil // stopped by SIGTERM
@@ -95,7 +99,15 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 			return nil
 		case errors.Is(err, errSteady):
 			careful = false
+			closes.flush(log)
+		case broker.Undecodable(err):
+			// One message's fault, not the broker's: connect again at once,
+			// carefully, so that it alone comes back, until its queue's
+			// delivery limit sets it aside.
+			careful, quick = true, true
+			closes.add(err, log)
 		case errors.Is(err, broker.ErrConnectionLost):
+			closes.flush(log)
 			lasted := time.Since(start)
 			careful = lasted < carefulAfter
 			log.WithFields(logrus.Fields{logfmt.ResultKey: logfmt.InProgress, "error": err, "cuidadosa": careful}).Info("reconexion")
@@ -108,18 +120,17 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	}
 }
 
-// A session is careful after a connection lost soon after it was made,
-// which may be a message amqp091-go cannot decode: it closes the connection
-// on receipt, before the lottery sees the message, and every message the
-// lottery holds unacked comes back with it, one delivery nearer its queue's
-// delivery limit. A careful session takes one message at a time from each
-// queue, and reads the requests queue alone for a moment before it reads
-// the bets queue, so that what comes back is the message at fault, which the
-// broker sets aside at the limit, and not the batches around it. After a
-// while it ends, and the connection after it takes the full prefetch again.
+// A session is careful after a connection closed on a message amqp091-go
+// cannot decode (see broker.Undecodable), or lost soon after it was made,
+// which may be one: the connection closes on receipt, before the lottery
+// sees the message, and every message it held unacked comes back with it,
+// one delivery nearer its queue's delivery limit. A careful session takes
+// one message at a time from each queue, so that what comes back is the
+// message at fault, which the broker sets aside at the limit, and not the
+// batches around it. After a while it ends, and the session after it takes
+// the full prefetch again.
 const (
 	carefulAfter = 10 * time.Second // a connection lost sooner makes the one after it careful
-	carefulProbe = time.Second      // how long a careful session reads requests alone
 	carefulFor   = 10 * time.Second // how long a careful session lasts
 )
 
@@ -130,31 +141,105 @@ var errSteady = errors.New("careful session over")
 // lottery at once: they are few and small.
 const requestsPrefetch = 16
 
-// session connects, makes sure the topology is there, and runs the service
-// until ctx ends or the connection is lost. Deliveries taken on a lost
-// connection are never acked on a new one: their channel is gone, the broker
-// delivers them again, and the journal recognises what is already stored.
+// lanes are the lottery's three connections, each with a dialer of its own
+// that moves on through a cluster's nodes by itself: one publishes (replies,
+// dead letters) and declares the topology, and each queue the lottery
+// consumes has one to itself. A message amqp091-go cannot decode closes
+// only the connection it came on: the deliveries of the other queue are
+// finished and acked before the session ends, not sent back one delivery
+// nearer their delivery limit, and nothing waits to see which queue the
+// message was in.
+type lanes struct {
+	publish, bets, requests *broker.Dialer
+}
+
+func newLanes(cfg broker.Config) lanes {
+	named := func(suffix string) *broker.Dialer {
+		c := cfg
+		c.Name += suffix
+		return broker.NewDialer(c)
+	}
+	return lanes{publish: named(""), bets: named(" bets"), requests: named(" requests")}
+}
+
+// closeTallyEvery is how often connections closed on undecodable messages
+// are logged, as a count.
+const closeTallyEvery = 10 * time.Second
+
+// closeTally counts the connections closed on messages amqp091-go cannot
+// decode and logs them as one line an interval: the first close at once,
+// then how many came since, at most every closeTallyEvery, and the rest
+// when they stop. A sender can cause thousands; the log stays readable.
+type closeTally struct {
+	every  time.Duration
+	n      int       // closes not yet logged
+	cause  error     // the last one's
+	logged time.Time // when a line was last written
+}
+
+func (c *closeTally) add(err error, log logrus.FieldLogger) {
+	c.n++
+	c.cause = err
+	if c.logged.IsZero() || time.Since(c.logged) >= c.every {
+		c.flush(log)
+	}
+}
+
+// flush logs the closes not yet logged, if any.
+func (c *closeTally) flush(log logrus.FieldLogger) {
+	if c.n == 0 {
+		return
+	}
+	log.WithFields(logrus.Fields{logfmt.ResultKey: logfmt.InProgress, "cierres": c.n, "error": c.cause}).Info("mensaje_indescifrable")
+	c.n, c.logged = 0, time.Now()
+}
+
+// session connects the three lanes, makes sure the topology is there, and
+// runs the service until ctx ends or a connection is lost. Deliveries taken
+// on a lost connection are never acked on a new one: their channel is
+// gone, the broker delivers them again, and the journal recognises what is
+// already stored. quick marks a session made again at once after an
+// undecodable message: its connections and start are logged at debug level.
 //
 // amqp091-go (v1.16) can recover connections, channels and consumers by
 // itself, but it keeps the same Channel, so a Delivery taken before the
 // recovery would ack its tag on the new channel, where tags restart at 1 and
-// name other messages. We reconnect ourselves instead: new connection, new
+// name other messages. We reconnect ourselves instead: new connections, new
 // channels, and old deliveries fail to ack harmlessly.
-func session(ctx context.Context, cfg config, dialer *broker.Dialer, l *lottery, log logrus.FieldLogger, careful bool) (err error) {
-	c, err := dialer.Dial(ctx, log)
+func session(ctx context.Context, cfg config, lanes lanes, l *lottery, log logrus.FieldLogger, careful, quick bool) (err error) {
+	// The error is marked lost when it came with a connection going away,
+	// before the deferred closes below close them on purpose.
+	var conns []*amqp.Connection
+	lost := func(err error) error {
+		for _, c := range conns {
+			if err = broker.MarkLost(c, err); errors.Is(err, broker.ErrConnectionLost) {
+				break
+			}
+		}
+		return err
+	}
+	closing := logfmt.Closer(log, &err, func() bool { return slices.ContainsFunc(conns, (*amqp.Connection).IsClosed) })
+	open := func(d *broker.Dialer) (*amqp.Connection, error) {
+		dial := d.Dial
+		if quick {
+			dial = d.Redial
+		}
+		c, err := dial(ctx, log)
+		if err != nil {
+			return nil, err
+		}
+		conns = append(conns, c.Connection)
+		return c.Connection, nil
+	}
+	pubConn, err := open(lanes.publish)
 	if err != nil {
 		return err
 	}
-	conn := c.Connection
-	// lost marks an error that came with the connection going away, before
-	// the deferred closes below close it on purpose.
-	lost := func(err error) error { return broker.MarkLost(conn, err) }
-	closing := logfmt.Closer(log, &err, conn.IsClosed)
-	defer closing("connection", conn.Close)
-	if err := broker.ForFirst(cfg.agencies, cfg.replicas...).Apply(conn, cfg.topology); err != nil {
+	defer closing("connection", pubConn.Close)
+	if err := broker.ForFirst(cfg.agencies, cfg.replicas...).Apply(pubConn, cfg.topology); err != nil {
 		return lost(err)
 	}
-	pub, err := broker.NewPublisher(conn, 1)
+	pub, err := broker.NewPublisher(pubConn, 1)
 	if err != nil {
 		return lost(err)
 	}
@@ -167,17 +252,22 @@ func session(ctx context.Context, cfg config, dialer *broker.Dialer, l *lottery,
 		defer timer.Stop()
 		steady = timer.C
 	}
-	requests, err := broker.Consume(conn, broker.RequestsQueueOf(cfg.replica), reqPrefetch)
+	reqConn, err := open(lanes.requests)
+	if err != nil {
+		return err
+	}
+	defer closing("requests connection", reqConn.Close)
+	requests, err := broker.Consume(reqConn, broker.RequestsQueueOf(cfg.replica), reqPrefetch)
 	if err != nil {
 		return lost(err)
 	}
 	defer closing("requests consumer channel", requests.Close)
-	if careful {
-		if err := probe(ctx, conn); err != nil {
-			return lost(err)
-		}
+	betsConn, err := open(lanes.bets)
+	if err != nil {
+		return err
 	}
-	bets, err := broker.Consume(conn, broker.BetsQueueOf(cfg.replica), prefetch)
+	defer closing("bets connection", betsConn.Close)
+	bets, err := broker.Consume(betsConn, broker.BetsQueueOf(cfg.replica), prefetch)
 	if err != nil {
 		return lost(err)
 	}
@@ -187,28 +277,13 @@ func session(ctx context.Context, cfg config, dialer *broker.Dialer, l *lottery,
 	if cfg.replica != "" {
 		fields["replica"], fields["replicas"] = cfg.replica, strings.Join(cfg.replicas, ",")
 	}
-	log.WithFields(fields).Info("lottery_iniciado")
+	level := logrus.InfoLevel
+	if quick {
+		level = logrus.DebugLevel
+	}
+	log.WithFields(fields).Log(level, "lottery_iniciado")
 	l.pub = pub
 	return lost(l.Run(ctx, bets, requests, steady))
-}
-
-// probe waits carefulProbe while the requests consumer alone reads: it
-// returns an error if the connection closes meanwhile.
-func probe(ctx context.Context, conn *amqp.Connection) error {
-	closed := conn.NotifyClose(make(chan *amqp.Error, 1))
-	t := time.NewTimer(carefulProbe)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case err := <-closed:
-		if err != nil {
-			return fmt.Errorf("%w: %w", broker.ErrConnectionLost, err)
-		}
-		return broker.ErrConnectionLost
-	case <-t.C:
-		return nil
-	}
 }
 
 // recoverState opens the store and the journal, rebuilds the state from the

@@ -68,9 +68,11 @@ func (l *lottery) recovered(ctx context.Context) error {
 // Run resumes whatever the last connection left undone (answers owed, a draw
 // that is due), then consumes bets and requests until ctx ends; then it stops
 // consuming, finishes the deliveries that already arrived, and returns nil.
-// It returns broker.ErrConnectionLost when a consumer stops by itself,
-// errSteady when steady delivers (the careful session it serves is over),
-// and any storage error.
+// When one consumer stops by itself (its connection is lost), or steady
+// delivers (the careful session it serves is over), it stops the other
+// likewise and returns broker.ErrConnectionLost or errSteady: deliveries
+// that could be finished are not sent back one delivery nearer their
+// queue's delivery limit. It returns any storage error at once.
 func (l *lottery) Run(ctx context.Context, bets, requests consumer, steady <-chan time.Time) error {
 	work := context.WithoutCancel(ctx) // in-flight work finishes after SIGTERM
 	if err := l.answerPending(work); err != nil {
@@ -89,22 +91,39 @@ func (l *lottery) Run(ctx context.Context, bets, requests consumer, steady <-cha
 	done := ctx.Done()
 	tick := time.NewTicker(l.cfg.statusEvery)
 	defer tick.Stop()
+	// ended is why Run stopped taking work: nil for ctx.
+	var ended error
+	stopping := false
+	drainCancel := context.CancelFunc(func() {})
+	defer func() { drainCancel() }()
+	// stopTaking cancels the consumers that still deliver and gives what
+	// already arrived the drain deadline to finish.
+	stopTaking := func(why error) error {
+		stopping, done, steady, ended = true, nil, nil, why
+		work, drainCancel = context.WithTimeout(work, l.cfg.drain)
+		var errs []error
+		if betsCh != nil {
+			errs = append(errs, bets.Cancel())
+		}
+		if reqCh != nil {
+			errs = append(errs, requests.Cancel())
+		}
+		return errors.Join(errs...)
+	}
 	for betsCh != nil || reqCh != nil {
 		select {
 		case <-done:
-			done = nil
 			l.log.Info("apagado_iniciado")
-			var drainCancel context.CancelFunc
-			work, drainCancel = context.WithTimeout(work, l.cfg.drain)
-			defer drainCancel()
-			if err := errors.Join(bets.Cancel(), requests.Cancel()); err != nil {
+			if err := stopTaking(nil); err != nil {
 				return err
 			}
 		case in, ok := <-betsCh:
 			if !ok {
 				betsCh = nil
-				if done != nil {
-					return lostConsumer(broker.BetsQueueOf(l.cfg.replica), bets)
+				if !stopping {
+					if err := stopTaking(lostConsumer(broker.BetsQueueOf(l.cfg.replica), bets)); err != nil {
+						return errors.Join(ended, err)
+					}
 				}
 			} else if err := l.handleBets(work, l.gather(in, betsCh)); err != nil {
 				return err
@@ -112,8 +131,10 @@ func (l *lottery) Run(ctx context.Context, bets, requests consumer, steady <-cha
 		case d, ok := <-reqCh:
 			if !ok {
 				reqCh = nil
-				if done != nil {
-					return lostConsumer(broker.RequestsQueueOf(l.cfg.replica), requests)
+				if !stopping {
+					if err := stopTaking(lostConsumer(broker.RequestsQueueOf(l.cfg.replica), requests)); err != nil {
+						return errors.Join(ended, err)
+					}
 				}
 			} else if err := l.handleRequest(work, d); err != nil {
 				return err
@@ -121,12 +142,12 @@ func (l *lottery) Run(ctx context.Context, bets, requests consumer, steady <-cha
 		case <-tick.C:
 			l.logWaiting()
 		case <-steady:
-			if done != nil {
-				return errSteady
+			if err := stopTaking(errSteady); err != nil {
+				return errors.Join(ended, err)
 			}
 		}
 	}
-	return nil
+	return ended
 }
 
 // lostConsumer is the error of a consumer whose deliveries ended without a

@@ -23,15 +23,30 @@ mkdir -p .data/logs
 
 LOTTERY_AGENCIES=$agencies LOTTERY_DATA_DIR=.data/lottery "$bin/lottery" > .data/logs/lottery.log 2>&1 &
 lottery=$!
-trap 'kill -TERM $lottery 2>/dev/null || true' EXIT
-pids=()
+declare -A agency_of # pid → agency number
+trap 'kill -TERM $lottery "${!agency_of[@]}" 2>/dev/null || true' EXIT
 for i in $(seq 1 "$agencies"); do
   CLI_ID=$i CLI_DATA_FILE=.data/agency-$i.csv "$bin/agency" > ".data/logs/agency-$i.log" 2>&1 &
-  pids+=($!)
+  agency_of[$!]=$i
 done
+# Each agency ends once it has its winners. A lottery that ends first never
+# answers them: the demo stops them and fails, with the lottery's last lines.
 status=0
-for i in "${!pids[@]}"; do
-  wait "${pids[$i]}" || { status=1; echo "agency $((i + 1)) failed:"; tail -n 3 ".data/logs/agency-$((i + 1)).log"; }
+while [ ${#agency_of[@]} -gt 0 ]; do
+  code=0
+  wait -n -p ended "$lottery" "${!agency_of[@]}" || code=$?
+  if [ "$ended" = "$lottery" ]; then
+    echo "the lottery exited with status $code before every agency had its winners:"
+    tail -n 3 .data/logs/lottery.log
+    kill -TERM "${!agency_of[@]}" 2>/dev/null || true
+    wait "${!agency_of[@]}" 2>/dev/null || true
+    trap - EXIT
+    echo "logs in .data/logs/"
+    exit 1
+  fi
+  i=${agency_of[$ended]}
+  unset "agency_of[$ended]"
+  [ "$code" = 0 ] || { status=1; echo "agency $i failed:"; tail -n 3 ".data/logs/agency-$i.log"; }
 done
 kill -TERM $lottery
 wait $lottery || status=1

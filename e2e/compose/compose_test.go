@@ -4,6 +4,7 @@ package compose
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/json"
 	"errors"
 	"io"
@@ -74,7 +75,17 @@ func (s *stack) missingData(t *testing.T) {
 		t.Errorf("after the failed up, .data: %v; want it never created", err)
 	}
 	s.must(t, "docker", "compose", "down")
-	s.mustMake(t, 5, "data") // works: nothing in its way
+	// A person's own file for agency 3: make data writes only the others.
+	s.own = []byte("Mía,Propia,12345678,1990-01-01,7574\r\n\"Otra, Jr.\",Persona,87654321,1985-05-05,1\r\n")
+	if err := os.MkdirAll(filepath.Join(s.dir, ".data"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(s.dir, ".data", "agency-3.csv"), s.own, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if out := s.mustMake(t, 5, "data"); !strings.Contains(out, "agency-3.csv | estado: conservado") {
+		t.Errorf("make data said:\n%s\nwant agency-3.csv kept", out)
+	}
 }
 
 func (s *stack) portInUse(t *testing.T) {
@@ -96,6 +107,9 @@ func (s *stack) portInUse(t *testing.T) {
 func (s *stack) fiveAgencies(t *testing.T) {
 	s.mustMake(t, 5, "docker-compose-up")
 	s.checkRun(t, 5, newDraw)
+	if got, _ := os.ReadFile(filepath.Join(s.dir, ".data", "agency-3.csv")); !bytes.Equal(got, s.own) {
+		t.Errorf("after make docker-compose-up, .data/agency-3.csv holds %q; want the person's own %q", got, s.own)
+	}
 }
 
 func (s *stack) managementAPI(t *testing.T) {

@@ -20,6 +20,7 @@ import (
 
 	"github.com/loteria-nacional/pipeline/bet"
 	"github.com/loteria-nacional/pipeline/internal/brokertest"
+	"github.com/loteria-nacional/pipeline/internal/repotest"
 )
 
 // project is the compose project of the test: its containers, volumes,
@@ -38,12 +39,13 @@ type stack struct {
 	amqp, mgmt int               // the broker's host ports (the first node's, in the cluster)
 	cluster    bool              // the stack is docker-compose.cluster.yaml's
 	replicas   bool              // the stack is docker-compose.replicas.yaml's: the cluster, lotteries a and b
+	own        []byte            // what a person put in .data/agency-3.csv, their agency's own bets
 }
 
 func newStack(t *testing.T) *stack {
 	t.Helper()
 	s := &stack{dir: t.TempDir()}
-	copyRepository(t, s.dir)
+	repotest.Copy(t, "../..", s.dir)
 	s.amqp, s.mgmt = brokertest.FreePort(t), brokertest.FreePort(t)
 	env := fmt.Sprintf("# Host ports of the compose test.\nAMQP_PORT=%d\nMANAGEMENT_PORT=%d\n", s.amqp, s.mgmt)
 	if err := os.WriteFile(filepath.Join(s.dir, ".env"), []byte(env), 0o600); err != nil {
@@ -71,35 +73,6 @@ func newStack(t *testing.T) *stack {
 	s.remove(t) // what a run that was stopped may have left
 	t.Cleanup(func() { s.remove(t) })
 	return s
-}
-
-// copyRepository copies the repository's files, as git knows them, to dir.
-func copyRepository(t *testing.T, dir string) {
-	t.Helper()
-	list := exec.Command("git", "ls-files", "-z", "--cached", "--others", "--exclude-standard")
-	list.Dir = "../.."
-	out, err := list.Output()
-	if err != nil {
-		t.Fatalf("git ls-files: %v", err)
-	}
-	for _, name := range strings.Split(strings.TrimRight(string(out), "\x00"), "\x00") {
-		src := filepath.Join("../..", name)
-		info, err := os.Lstat(src)
-		if err != nil || !info.Mode().IsRegular() {
-			continue // deleted in the work tree, or not a file
-		}
-		b, err := os.ReadFile(src)
-		if err != nil {
-			t.Fatal(err)
-		}
-		dst := filepath.Join(dir, name)
-		if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(dst, b, info.Mode().Perm()); err != nil {
-			t.Fatal(err)
-		}
-	}
 }
 
 // useCluster turns the stack into the cluster's: docker-compose.cluster.yaml

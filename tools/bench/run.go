@@ -74,7 +74,7 @@ func generateCourseShape(o options) ([]string, error) {
 func gendata(o options, dir string, agencies int, bets, winners string) ([]string, error) {
 	dir = filepath.Join(o.out, dir)
 	out, err := exec.Command(filepath.Join(o.bin, "gendata"), "-agencies", strconv.Itoa(agencies),
-		"-bets", bets, "-winners", winners, "-out", dir).CombinedOutput()
+		"-bets", bets, "-winners", winners, "-out", dir, "-replace").CombinedOutput()
 	if err != nil {
 		return nil, fmt.Errorf("gendata: %v: %s", err, out)
 	}

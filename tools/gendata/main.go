@@ -1,7 +1,9 @@
 // Command gendata writes deterministic sample bets for the agencies:
 // one CSV file per agency (agency-1.csv …) with a known number of winning
 // bets (number 7574) each, in the course's form (accented and quoted names,
-// "\r\n" line ends). The same flags always write the same bytes.
+// "\r\n" line ends). The same flags always write the same bytes. A file
+// that exists is kept as it is, since it may be a person's own bets, unless
+// -replace says otherwise; each line of output says which it did.
 //
 //	gendata -agencies 5 -bets 20000 -winners 1,2,3,4,5 -out .data
 //	gendata -agencies 5 -bets 26936,25518,16014,9238,991 -winners 2,3,3,2,0   # the course's data set's shape
@@ -9,8 +11,10 @@ package main
 
 import (
 	"bufio"
+	"errors"
 	"flag"
 	"fmt"
+	"io/fs"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -34,14 +38,15 @@ func main() {
 	winners := flag.String("winners", "1,2,3,4,5", "winning bets per agency, comma-separated (repeats its last value)")
 	seed := flag.Uint64("seed", 1, "random seed")
 	out := flag.String("out", ".data", "output directory")
+	replace := flag.Bool("replace", false, "replace files that exist (without it they are kept: they may be a person's own)")
 	flag.Parse()
-	if err := run(*agencies, *bets, *winners, *seed, *out); err != nil {
+	if err := run(*agencies, *bets, *winners, *seed, *out, *replace); err != nil {
 		fmt.Fprintln(os.Stderr, "action: gendata | result: fail | error:", err)
 		os.Exit(1)
 	}
 }
 
-func run(agencies int, betsFlag, winnersFlag string, seed uint64, out string) error {
+func run(agencies int, betsFlag, winnersFlag string, seed uint64, out string, replace bool) error {
 	bets, err := perAgency("-bets", betsFlag)
 	if err != nil {
 		return err
@@ -59,10 +64,15 @@ func run(agencies int, betsFlag, winnersFlag string, seed uint64, out string) er
 			return fmt.Errorf("agency %d: %d winners but only %d bets", id, w, b)
 		}
 		path := filepath.Join(out, fmt.Sprintf("agency-%d.csv", id))
-		if err := writeAgency(path, id, b, w, seed); err != nil {
+		written, err := writeAgency(path, id, b, w, seed, replace)
+		if err != nil {
 			return err
 		}
-		fmt.Printf("action: gendata | result: success | archivo: %s | apuestas: %d | ganadores: %d\n", path, b, w)
+		if !written {
+			fmt.Printf("action: gendata | result: success | archivo: %s | estado: conservado\n", path)
+			continue
+		}
+		fmt.Printf("action: gendata | result: success | archivo: %s | estado: generado | apuestas: %d | ganadores: %d\n", path, b, w)
 	}
 	return nil
 }
@@ -80,7 +90,33 @@ func perAgency(name, value string) ([]int, error) {
 	return counts, nil
 }
 
-func writeAgency(path string, id, bets, winners int, seed uint64) error {
+// writeAgency writes agency id's file at path, unless one is there and
+// replace is false; it reports whether it wrote. A file is written under a
+// temporary name and renamed into place, so that none is ever left half
+// written, and one that appears meanwhile is not replaced either.
+func writeAgency(path string, id, bets, winners int, seed uint64, replace bool) (bool, error) {
+	if _, err := os.Lstat(path); err == nil && !replace {
+		return false, nil
+	}
+	tmp := path + ".gendata"
+	if err := writeBets(tmp, id, bets, winners, seed); err != nil {
+		os.Remove(tmp)
+		return false, err
+	}
+	if replace {
+		return true, os.Rename(tmp, path)
+	}
+	// A link fails where path exists: no file appearing since the check
+	// above is replaced.
+	err := os.Link(tmp, path)
+	os.Remove(tmp)
+	if errors.Is(err, fs.ErrExist) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+func writeBets(path string, id, bets, winners int, seed uint64) error {
 	rng := rand.New(rand.NewPCG(seed, uint64(id)))
 	// The winning bets sit at winners distinct positions chosen by the seed.
 	winAt := map[int]bool{}
