@@ -63,7 +63,7 @@ bench: build broker ## Benchmark the pipeline against a raw baseline (BENCH_BETS
 
 # Pinned, and fetched and built by go run: nothing to install.
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
-ALL_TAGS := failpoints,faults,compose,cluster,replicas
+ALL_TAGS := failpoints,faults,compose,cluster,replicas,outage
 
 .PHONY: lint
 lint: ## go mod tidy -diff, gofmt, go vet and staticcheck, over the code of every build tag
@@ -133,6 +133,10 @@ docker-compose-logs: ## Follow the logs of every container
 .PHONY: reset
 reset: ## Start a new draw: remove the stack's containers and its broker's and lottery's volumes (not .data/)
 	docker compose down -v --remove-orphans
+
+.PHONY: test-outage
+test-outage: broker ## A broker outage of over three minutes mid-run, on a private node: waited out, nothing lost (OUTAGE_SECONDS)
+	$(GO) test -race -tags outage -run '^TestLongBrokerOutage$$' -count=1 -timeout 10m -v ./e2e 2>&1 | grep -v 'harness_test.go.*result: success' ; test $${PIPESTATUS[0]} -eq 0
 
 .PHONY: test-cluster
 test-cluster: broker ## Failover on private three-node clusters: a node lost mid-run, three ways

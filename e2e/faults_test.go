@@ -54,13 +54,6 @@ var lotteryFailpoints = []string{
 	"lottery/draw-logged", "lottery/answered-before-record",
 }
 
-func envInt(name string, def int) int {
-	if v, err := strconv.Atoi(os.Getenv(name)); err == nil && v > 0 {
-		return v
-	}
-	return def
-}
-
 type tally struct {
 	kills, terms, restarts, failpoints, closes, appRestarts, nodeRestarts, nodeKills, hostile int
 	betsChecked, duplicates, lost                                                             int
