@@ -25,6 +25,7 @@ func settings() []envconf.Setting {
 		{Name: "LOTTERY_DRAIN_SECONDS", Default: "10", Help: "how long in-flight work may take after SIGTERM"},
 		{Name: "LOTTERY_IDENTITY", Default: "header", Help: "how to know the sender: header (agency header) or user (validated AMQP user-id)"},
 		{Name: "LOTTERY_USER_PATTERN", Default: "agency-{id}", Help: "with LOTTERY_IDENTITY=user, the user name of agency {id}"},
+		{Name: "LOTTERY_ON_ERROR", Default: "exit", Help: "after an error a restart cannot mend: exit 1, or wait, for a restart policy that would start it into the same error for ever"},
 	}...)
 }
 
@@ -41,6 +42,7 @@ type config struct {
 	identity    identity
 	replicas    []string // every replica of the deployment; none: one lottery
 	replica     string   // this one, or ""
+	waitOnError bool     // LOTTERY_ON_ERROR=wait
 }
 
 // memoryLimit is the lottery's soft memory limit (Go's GOMEMLIMIT): what
@@ -76,9 +78,23 @@ func loadConfig(args []string, getenv func(string) string, stdout io.Writer) (co
 		c.replicas, c.replica, err = parseReplicas(v.String("LOTTERY_REPLICAS"), v.String("LOTTERY_REPLICA"))
 	}
 	if err == nil {
+		c.waitOnError, err = parseOnError(v.String("LOTTERY_ON_ERROR"))
+	}
+	if err == nil {
 		err = v.Err()
 	}
 	return c, err
+}
+
+// parseOnError reads LOTTERY_ON_ERROR: whether to wait after an error.
+func parseOnError(s string) (bool, error) {
+	switch s {
+	case "exit":
+		return false, nil
+	case "wait":
+		return true, nil
+	}
+	return false, fmt.Errorf("LOTTERY_ON_ERROR is %q: want exit or wait", s)
 }
 
 // parseReplicas checks that LOTTERY_REPLICA names one of LOTTERY_REPLICAS,

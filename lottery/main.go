@@ -34,14 +34,38 @@ func main() {
 	ctx, _ := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	log, _ := logfmt.New(os.Stdout, "info")
 	err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, log)
-	if errors.Is(err, envconf.ErrHelp) {
+	switch {
+	case errors.Is(err, envconf.ErrHelp):
 		return
-	}
-	if err != nil {
+	case errors.Is(err, errWaited):
+		os.Exit(1)
+	case err != nil:
 		log.WithError(err).Error("lottery")
 		os.Exit(1)
 	}
 	log.Info("lottery_finalizado")
+}
+
+// errWaited is the error of a lottery that logged its error and waited
+// for a person (LOTTERY_ON_ERROR=wait) until SIGTERM.
+var errWaited = errors.New("lottery: stopped while waiting for a person after an error")
+
+// waitForPerson is run's way out with LOTTERY_ON_ERROR=wait: an error that
+// a restart cannot mend (a setting, a refused login, a data directory of
+// another draw) is logged, then the lottery waits until ctx ends instead of
+// exiting, so that a restart policy meant for crashes and reboots does not
+// start it into the same error for ever. A crash still ends the process.
+func waitForPerson(ctx context.Context, log logrus.FieldLogger, err error) error {
+	if err == nil || ctx.Err() != nil {
+		return err
+	}
+	log.WithError(err).Error("lottery")
+	log.WithFields(logrus.Fields{
+		logfmt.ResultKey: logfmt.InProgress,
+		"detalle":        "fix what the line above says, then start the lottery again (docker compose restart or up); it waits until stopped",
+	}).Info("esperando_intervencion")
+	<-ctx.Done()
+	return errWaited
 }
 
 // run wires the service in dependency order: data directory, journal
@@ -55,6 +79,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	}
 	if err := logfmt.SetLevel(log, cfg.logLevel); err != nil {
 		return err
+	}
+	if cfg.waitOnError {
+		defer func() { err = waitForPerson(ctx, log, err) }()
 	}
 	if getenv("GOMEMLIMIT") == "" {
 		debug.SetMemoryLimit(cfg.memoryLimit())

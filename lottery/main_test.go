@@ -8,9 +8,12 @@ import (
 	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/sirupsen/logrus/hooks/test"
 	"go.uber.org/goleak"
 
 	"github.com/loteria-nacional/pipeline/envconf"
@@ -38,6 +41,7 @@ func TestRunRefusesBadSettings(t *testing.T) {
 		{"replicas without this one's name", nil, map[string]string{"LOTTERY_REPLICAS": "a,b"}, `LOTTERY_REPLICA is "", which is not one of LOTTERY_REPLICAS "a,b"`},
 		{"a replica not listed", nil, map[string]string{"LOTTERY_REPLICAS": "a,b", "LOTTERY_REPLICA": "c"}, `LOTTERY_REPLICA is "c", which is not one of`},
 		{"an argument", []string{"data"}, nil, `unexpected argument "data"`},
+		{"an unknown way to end on an error", nil, map[string]string{"LOTTERY_ON_ERROR": "retry"}, `LOTTERY_ON_ERROR is "retry": want exit or wait`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := filepath.Join(t.TempDir(), "data")
@@ -65,5 +69,38 @@ func TestRunHelpListsEverySetting(t *testing.T) {
 		if !strings.Contains(out.String(), s.Name+" ") || !strings.Contains(out.String(), fmt.Sprintf("%q", s.Default)) {
 			t.Errorf("-h does not list %s with its default %q:\n%s", s.Name, s.Default, out.String())
 		}
+	}
+}
+
+// TestRunWaitsForAPersonOnError: with LOTTERY_ON_ERROR=wait, an error a
+// restart cannot mend (here a data directory that is a file) is logged,
+// and run waits until its context ends instead of returning it.
+func TestRunWaitsForAPersonOnError(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "file")
+	if err := os.WriteFile(file, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	env := map[string]string{"LOTTERY_DATA_DIR": file, "LOTTERY_ON_ERROR": "wait"}
+	log, hook := test.NewNullLogger()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- run(ctx, nil, func(k string) string { return env[k] }, io.Discard, log) }()
+	for len(hook.AllEntries()) < 2 {
+		select {
+		case err := <-done:
+			t.Fatalf("run = %v before its context ended; want it to wait", err)
+		case <-time.After(time.Millisecond):
+		}
+	}
+	cancel()
+	if err := <-done; !errors.Is(err, errWaited) {
+		t.Errorf("run = %v; want errWaited", err)
+	}
+	var got []string
+	for _, e := range hook.AllEntries() {
+		got = append(got, e.Message+"/"+e.Level.String())
+	}
+	if want := []string{"lottery/error", "esperando_intervencion/info"}; !slices.Equal(got, want) {
+		t.Errorf("logged %v; want %v", got, want)
 	}
 }

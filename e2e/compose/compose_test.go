@@ -15,6 +15,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -33,6 +34,7 @@ func TestCompose(t *testing.T) {
 		{"up without the data files fails and creates nothing", (*stack).missingData},
 		{"up with a host port in use says so and starts nothing", (*stack).portInUse},
 		{"five agencies get their winners", (*stack).fiveAgencies},
+		{"the broker and the lottery come back after a crash, the agencies stay done", (*stack).crashes},
 		{"the management API takes the admin and refuses guest", (*stack).managementAPI},
 		{"agency-2 cannot read agency 1's winners", (*stack).leastPrivilege},
 		{"make passwords refuses while the stack runs", (*stack).passwordsWhileRunning},
@@ -228,8 +230,10 @@ func (s *stack) secondUp(t *testing.T) {
 func (s *stack) otherAgencyCount(t *testing.T) {
 	journal, bets := fileBytes(t, s.stored(t, "lottery", "journal.jsonl")), fileBytes(t, s.stored(t, "lottery", "bets.csv"))
 	s.mustMake(t, 3, "docker-compose-up")
-	if code := s.waitExited(t, "lottery")["lottery"]; code != 1 {
-		t.Errorf("the lottery exited %d; want 1", code)
+	// It waits for a person rather than exit into its restart policy.
+	s.waitLogged(t, "lottery", "action: esperando_intervencion | result: in_progress")
+	if state, restarts := s.inspect(t, "lottery", "{{.State.Status}}"), s.inspect(t, "lottery", "{{.RestartCount}}"); state != "running" || restarts != "0" {
+		t.Errorf("the lottery is %s after %s restarts; want running, never restarted", state, restarts)
 	}
 	lines := s.logs(t, "lottery")
 	var fails []string
@@ -410,13 +414,89 @@ func (s *stack) replicaLost(t *testing.T) {
 // waitStoring waits until a lottery has stored bets.
 func (s *stack) waitStoring(t *testing.T, lottery string) {
 	t.Helper()
+	s.waitLogged(t, lottery, "action: apuesta_recibida | result: success")
+}
+
+// waitLogged waits until service has logged a line containing line, and
+// returns how many it has.
+func (s *stack) waitLogged(t *testing.T, service, line string) int {
+	t.Helper()
+	return s.waitCount(t, service, line, 1)
+}
+
+// waitCount waits until service has logged at least n lines containing
+// line, and returns how many it has.
+func (s *stack) waitCount(t *testing.T, service, line string, n int) int {
+	t.Helper()
 	deadline := time.Now().Add(2 * time.Minute)
-	for !containsLine(s.logs(t, lottery), "action: apuesta_recibida | result: success") {
+	for {
+		got := 0
+		for _, l := range s.logs(t, service) {
+			if strings.Contains(l, line) {
+				got++
+			}
+		}
+		if got >= n {
+			return got
+		}
 		if time.Now().After(deadline) {
-			t.Fatalf("%s stored no bet in 2 minutes:\n%s", lottery, strings.Join(s.logs(t, lottery), "\n"))
+			t.Fatalf("%s logged %d of %d lines with %q in 2 minutes:\n%s", service, got, n, line, strings.Join(s.logs(t, service), "\n"))
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
+}
+
+// crashes kills the lottery's process, then the broker's, from the host,
+// as a crash would: the restart policy brings each back (docker kill would
+// count as a person's stop), the lottery reconnects, and the agencies,
+// done, stay stopped.
+func (s *stack) crashes(t *testing.T) {
+	for _, svc := range agencyServices(5) {
+		if restarts := s.inspect(t, svc, "{{.RestartCount}}"); restarts != "0" {
+			t.Errorf("%s, done, was restarted %s times; want it left stopped", svc, restarts)
+		}
+	}
+	started := s.waitLogged(t, "lottery", "action: lottery_iniciado")
+	s.crash(t, "lottery")
+	s.waitCount(t, "lottery", "action: lottery_iniciado", started+1)
+	s.waitLogged(t, "lottery", "action: sorteo_recuperado")
+	connected := s.waitLogged(t, "lottery", "action: conexion_broker | result: success")
+	s.crash(t, "rabbitmq")
+	s.waitCount(t, "lottery", "action: conexion_broker | result: success", connected+1)
+	for deadline := time.Now().Add(2 * time.Minute); s.inspect(t, "rabbitmq", "{{.State.Health.Status}}") != "healthy"; time.Sleep(time.Second) {
+		if time.Now().After(deadline) {
+			t.Fatal("the broker was not healthy again 2 minutes after its crash")
+		}
+	}
+}
+
+// crash kills service's process with SIGKILL from the host and waits until
+// its restart policy has started it again.
+func (s *stack) crash(t *testing.T, service string) {
+	t.Helper()
+	restarts := s.inspect(t, service, "{{.RestartCount}}")
+	pid, err := strconv.Atoi(s.inspect(t, service, "{{.State.Pid}}"))
+	if err != nil || pid <= 0 {
+		t.Fatalf("%s has no process to kill (pid %d: %v)", service, pid, err)
+	}
+	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
+		t.Fatalf("kill %s's process %d: %v", service, pid, err)
+	}
+	for deadline := time.Now().Add(time.Minute); ; time.Sleep(200 * time.Millisecond) {
+		if s.inspect(t, service, "{{.RestartCount}}") != restarts && s.inspect(t, service, "{{.State.Status}}") == "running" {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s was not started again a minute after its process was killed", service)
+		}
+	}
+}
+
+// inspect is docker inspect's format of service's container.
+func (s *stack) inspect(t *testing.T, service, format string) string {
+	t.Helper()
+	id := strings.TrimSpace(s.must(t, "docker", "compose", "ps", "-a", "-q", service))
+	return strings.TrimSpace(s.must(t, "docker", "inspect", "-f", format, id))
 }
 
 func containsAll(s string, parts []string) bool {

@@ -48,6 +48,10 @@ x-agency: &agency
 {{- .BrokerDependency 4}}
   # An agency stops within a second of SIGTERM; confirmed batches stay sent.
   stop_grace_period: 15s
+  # One that crashed comes back and resends what was not confirmed; one that
+  # has its winners (exit 0) stays stopped, and one that exits 1 (its file or
+  # its login refused) is tried three more times, each logged, then left.
+  restart: on-failure:3
 {{if .Cluster}}
 # Every node: the same image, configuration and Erlang cookie; its own
 # hostname (its data is keyed by node name) and volume. The nodes find each
@@ -125,11 +129,16 @@ services:
       LOTTERY_REPLICA: "{{.Replica}}"
 {{- end}}
       TOPOLOGY_MODE: verify
+      # An error a restart cannot mend is logged, and the lottery waits for
+      # a person instead of exiting into a restart loop.
+      LOTTERY_ON_ERROR: wait
     volumes:
       - {type: bind, source: {{$.At "config/lottery.env"}}, target: /config/lottery.env, read_only: true, bind: {create_host_path: false}}
       - {type: volume, source: {{.Service}}-data, target: /data}
     # Above the lottery's drain deadline (LOTTERY_DRAIN_SECONDS, 10 s).
     stop_grace_period: 30s
+    # Back after a crash or a reboot of the host, not after a stop.
+    restart: unless-stopped
 {{end}}{{range .IDs}}
   agency{{.}}:
     <<: *agency
@@ -223,10 +232,12 @@ func (v composeView) BrokerDependency(indent int) string {
 	return fmt.Sprintf("\n%s%s:\n%s  condition: %s", pad, service, pad, condition)
 }
 
-// BrokerHealth is a broker node's healthcheck and stop grace period,
-// indented by indent spaces: every node's are the same.
+// BrokerHealth is a broker node's healthcheck, stop grace period and
+// restart policy (back after a crash or a reboot of the host, not after a
+// stop), indented by indent spaces: every node's are the same.
 func (composeView) BrokerHealth(indent int) string {
 	lines := []string{
+		"restart: unless-stopped",
 		"healthcheck:",
 		`  test: ["CMD", "rabbitmq-diagnostics", "-q", "check_port_connectivity"]`,
 		"  interval: 5s",
