@@ -263,8 +263,11 @@ func session(ctx context.Context, cfg config, lanes lanes, l *lottery, log logru
 		return err
 	}
 	defer closing("connection", pubConn.Close)
-	if err := broker.ForFirst(cfg.agencies, cfg.replicas...).Apply(pubConn, cfg.topology); err != nil {
-		return lost(err)
+	// A quick session follows one that made sure of the topology a moment ago.
+	if !quick {
+		if err := broker.ForFirst(cfg.agencies, cfg.replicas...).Apply(pubConn, cfg.topology); err != nil {
+			return lost(err)
+		}
 	}
 	pub, err := broker.NewPublisher(pubConn, 1)
 	if err != nil {

@@ -662,3 +662,18 @@ func TestReplicaUsersReadOnlyTheirOwnQueues(t *testing.T) {
 		t.Error("a deployment with replicas has the one lottery's user too")
 	}
 }
+
+// TestImagePinnedWhereTheDeliveryLimitCountsReturns: the lottery's bound on
+// what one undecodable message costs rests on a quorum queue counting a
+// delivery that a closed connection returns, which RabbitMQ does up to
+// 4.2; from 4.3 only failed deliveries count, and such a message would
+// come back for ever. The pin stays within, unless a replacement guards it.
+func TestImagePinnedWhereTheDeliveryLimitCountsReturns(t *testing.T) {
+	var major, minor int
+	if _, err := fmt.Sscanf(RabbitMQImage, "rabbitmq:%d.%d", &major, &minor); err != nil {
+		t.Fatalf("RabbitMQImage %q: %v", RabbitMQImage, err)
+	}
+	if major != 3 && !(major == 4 && minor <= 2) {
+		t.Errorf("RabbitMQImage is %s; from 4.3 a returned delivery no longer counts towards the delivery limit, which the lottery's bound on an undecodable message rests on (see the README)", RabbitMQImage)
+	}
+}

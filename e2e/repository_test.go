@@ -9,6 +9,8 @@ import (
 	"testing"
 )
 
+// The repository's own files, checked as a whole.
+
 // TestMakeHelpListsEveryTarget compares make help with the Makefile: every
 // target that carries a ## description, digits in its name or not, is
 // listed.
@@ -34,5 +36,27 @@ func TestMakeHelpListsEveryTarget(t *testing.T) {
 	}
 	if !slices.Contains(got, "test-rabbitmq4") {
 		t.Errorf("make help lists %v, without test-rabbitmq4", got)
+	}
+}
+
+// TestNoFileNamesAPackageMirror: scripts that fetch packages take the mirror
+// from the host's own configuration; no file names a mirror's host.
+func TestNoFileNamesAPackageMirror(t *testing.T) {
+	out, err := exec.Command("git", "-C", "..", "ls-files", "-z").Output()
+	if err != nil {
+		t.Fatalf("git ls-files: %v", err)
+	}
+	mirror := regexp.MustCompile(`https?://[^\s"']+/(debian|ubuntu)(/|\s|"|$)|deb\.debian\.org|proxy\.golang\.org|registry\.npmjs\.org|GOPROXY=https?://`)
+	for _, name := range strings.Split(strings.TrimRight(string(out), "\x00"), "\x00") {
+		if strings.HasSuffix(name, ".sum") || strings.HasSuffix(name, ".zip") {
+			continue
+		}
+		b, err := os.ReadFile("../" + name)
+		if err != nil {
+			continue // deleted in the work tree
+		}
+		if m := mirror.Find(b); m != nil {
+			t.Errorf("%s names a package mirror: %s", name, m)
+		}
 	}
 }
