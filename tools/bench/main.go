@@ -123,6 +123,9 @@ func run(o options) error {
 	if r.worst, err = runWorst(o, b); err != nil {
 		return err
 	}
+	if r.undecodable, err = runUndecodable(o, b); err != nil {
+		return err
+	}
 	cfiles, err := generateCourseShape(o)
 	if err != nil {
 		return err

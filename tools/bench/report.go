@@ -11,13 +11,14 @@ import (
 
 // results are every run of the bench, in the order they ran.
 type results struct {
-	pipeline []*pipelineResult
-	baseline []*baselineResult
-	ceiling  []*ceilingResult
-	course   *pipelineResult   // a data set of the course's shape; nil in the report's tests
-	worst    *worstResult      // nil in the report's tests
-	cluster  *clusterResult    // nil without a local RabbitMQ
-	replicas []*pipelineResult // with o.replicas lottery replicas on the single node; none unless asked
+	pipeline    []*pipelineResult
+	baseline    []*baselineResult
+	ceiling     []*ceilingResult
+	course      *pipelineResult    // a data set of the course's shape; nil in the report's tests
+	worst       *worstResult       // nil in the report's tests
+	undecodable *undecodableResult // nil in the report's tests
+	cluster     *clusterResult     // nil without a local RabbitMQ
+	replicas    []*pipelineResult  // with o.replicas lottery replicas on the single node; none unless asked
 }
 
 func (r *results) medianPipeline() *pipelineResult {
@@ -56,6 +57,10 @@ func renderReport(o options, r results) string {
 		row(fmt.Sprintf("lottery peak RSS under the worst batches allowed (%d of %d bets and %.2f MB each, from one sender)", w.batches, broker.MaxBatchBets, float64(w.bodyBytes)/1e6),
 			"%.1f MB (what senders can make it hold, by the README's bound for prefetch %d and group %d: %.1f MB; with its own, its memory limit: %.1f MB)",
 			float64(w.lotteryRSS)/1024, o.prefetch, o.group, float64(w.heldBytes)/1e6, float64(w.heldBytes+broker.LotteryOwnBytes)/1e6)
+	}
+	if u := r.undecodable; u != nil {
+		row("one message amqp091-go cannot decode: set aside by the broker after", "%.2f s (%d connections closed); the batch behind it stored after %.3f s, one alone after %.3f s",
+			u.setAside, u.closes, u.behind, u.alone)
 	}
 	row("raw baseline: one confirming publisher, one acking consumer", "%d messages of %d bytes in %.2f s = %.0f msg/s",
 		b.messages, b.size, b.seconds, float64(b.messages)/b.seconds)
