@@ -244,14 +244,6 @@ func (w *world) waitFor(name string, d time.Duration, parts ...string) {
 	w.t.Fatalf("%s never logged a line with %q within %s", name, parts, d)
 }
 
-// envInt is the positive integer setting name of a suite, or def.
-func envInt(name string, def int) int {
-	if v, err := strconv.Atoi(os.Getenv(name)); err == nil && v > 0 {
-		return v
-	}
-	return def
-}
-
 // when is the time the first line of proc containing every one of parts
 // was read, or the zero time if none does.
 func (w *world) when(name string, parts ...string) time.Time {
