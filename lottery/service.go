@@ -110,6 +110,16 @@ func (l *lottery) Run(ctx context.Context, bets, requests consumer, steady <-cha
 		}
 		return errors.Join(errs...)
 	}
+	// lose stops taking work when c, reading queue, stopped by itself.
+	lose := func(queue string, c consumer) error {
+		if stopping {
+			return nil // its end, after a cancel
+		}
+		if err := stopTaking(lostConsumer(queue, c)); err != nil {
+			return errors.Join(ended, err)
+		}
+		return nil
+	}
 	for betsCh != nil || reqCh != nil {
 		select {
 		case <-done:
@@ -120,10 +130,8 @@ func (l *lottery) Run(ctx context.Context, bets, requests consumer, steady <-cha
 		case in, ok := <-betsCh:
 			if !ok {
 				betsCh = nil
-				if !stopping {
-					if err := stopTaking(lostConsumer(broker.BetsQueueOf(l.cfg.replica), bets)); err != nil {
-						return errors.Join(ended, err)
-					}
+				if err := lose(broker.BetsQueueOf(l.cfg.replica), bets); err != nil {
+					return err
 				}
 			} else if err := l.handleBets(work, l.gather(in, betsCh)); err != nil {
 				return err
@@ -131,10 +139,8 @@ func (l *lottery) Run(ctx context.Context, bets, requests consumer, steady <-cha
 		case d, ok := <-reqCh:
 			if !ok {
 				reqCh = nil
-				if !stopping {
-					if err := stopTaking(lostConsumer(broker.RequestsQueueOf(l.cfg.replica), requests)); err != nil {
-						return errors.Join(ended, err)
-					}
+				if err := lose(broker.RequestsQueueOf(l.cfg.replica), requests); err != nil {
+					return err
 				}
 			} else if err := l.handleRequest(work, d); err != nil {
 				return err
