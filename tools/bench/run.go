@@ -46,13 +46,33 @@ func (v *vhosts) dial(name string) (ctx context.Context, conn *amqp.Connection, 
 		return nil, nil, "", nil, err
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
-	c, err := broker.Dial(ctx, broker.Config{URL: amqpURL, Name: name}, logfmt.Discard())
+	c, err := broker.Dial(ctx, broker.Config{URL: amqpURL, Name: name, DialAttempts: 10}, logfmt.Discard())
 	if err != nil {
 		cancel()
 		drop()
 		return nil, nil, "", nil, err
 	}
 	return ctx, c.Connection, amqpURL, func() { c.Close(); cancel(); drop() }, nil
+}
+
+// alone gives run a fresh vhost with the topology of one agency, a
+// connection to it, and an empty data directory for a lottery that run
+// drives by itself; it removes them when run returns.
+func (v *vhosts) alone(o options, name string, run func(ctx context.Context, conn *amqp.Connection, amqpURL, dataDir string) error) error {
+	ctx, conn, amqpURL, done, err := v.dial(name)
+	if err != nil {
+		return err
+	}
+	defer done()
+	if err := broker.ForFirst(1).Apply(conn, broker.Declare); err != nil {
+		return err
+	}
+	dataDir := filepath.Join(o.out, "lottery-"+name)
+	if err := os.RemoveAll(dataDir); err != nil {
+		return err
+	}
+	defer os.RemoveAll(dataDir)
+	return run(ctx, conn, amqpURL, dataDir)
 }
 
 func generate(o options) ([]string, error) {

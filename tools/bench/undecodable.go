@@ -1,9 +1,8 @@
 package main
 
 import (
+	"context"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
@@ -29,22 +28,16 @@ type undecodableResult struct {
 // broker dead-letters the message at the queue's delivery limit, after
 // that many closed connections.
 func runUndecodable(o options, v *vhosts) (*undecodableResult, error) {
-	ctx, conn, amqpURL, done, err := v.dial("bench-undecodable")
-	if err != nil {
-		return nil, err
-	}
-	defer done()
-	if err := broker.ForFirst(1).Apply(conn, broker.Declare); err != nil {
-		return nil, err
-	}
-	dataDir := filepath.Join(o.out, "lottery-undecodable")
-	if err := os.RemoveAll(dataDir); err != nil {
-		return nil, err
-	}
-	defer os.RemoveAll(dataDir)
+	res := &undecodableResult{}
+	err := v.alone(o, "bench-undecodable", func(ctx context.Context, conn *amqp.Connection, amqpURL, dataDir string) error {
+		return res.measure(ctx, o, conn, amqpURL, dataDir)
+	})
+	return res, err
+}
+
+func (res *undecodableResult) measure(ctx context.Context, o options, conn *amqp.Connection, amqpURL, dataDir string) error {
 	stored := make(chan time.Time, 2)
 	started := make(chan struct{})
-	res := &undecodableResult{}
 	l := &launcher{bin: o.bin, amqpURL: amqpURL}
 	lot, err := l.start("lottery", func(line string, at time.Time) {
 		switch {
@@ -66,17 +59,17 @@ func runUndecodable(o options, v *vhosts) (*undecodableResult, error) {
 		}
 	}, "LOTTERY_AGENCIES=1", "LOTTERY_DATA_DIR="+dataDir)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	defer func() { lot.Cmd.Process.Kill(); <-lot.Done }()
 	select {
 	case <-started:
 	case <-time.After(time.Minute):
-		return nil, fmt.Errorf("the lottery did not start within a minute")
+		return fmt.Errorf("the lottery did not start within a minute")
 	}
 	pub, err := broker.NewPublisher(conn, 1)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	defer pub.Close()
 	deep := amqp.Table{}
@@ -104,33 +97,33 @@ func runUndecodable(o options, v *vhosts) (*undecodableResult, error) {
 		}
 	}
 	if res.alone, err = wait(1); err != nil {
-		return nil, err
+		return err
 	}
 	poison := broker.Batch{Agency: 1, Seq: 99, Bets: 1, Fingerprint: "undecodable", Body: []byte("A,B,1,2000-01-01,1\r\n")}.Publishing()
 	poison.Headers["deep"] = deep
 	sent := time.Now()
 	if res.behind, err = wait(2, poison); err != nil {
-		return nil, err
+		return err
 	}
 	ch, err := conn.Channel()
 	if err != nil {
-		return nil, err
+		return err
 	}
 	defer ch.Close()
 	for deadline := time.Now().Add(5 * time.Minute); ; time.Sleep(10 * time.Millisecond) {
 		q, err := ch.QueueDeclarePassive(broker.DeadQueue, true, false, false, false, nil)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		if q.Messages > 0 {
 			res.setAside = time.Since(sent).Seconds()
 			break
 		}
 		if time.Now().After(deadline) {
-			return nil, fmt.Errorf("the undecodable message was not dead-lettered within 5 minutes")
+			return fmt.Errorf("the undecodable message was not dead-lettered within 5 minutes")
 		}
 	}
 	lot.Cmd.Process.Signal(syscall.SIGTERM) // the lottery logs the closes it has not yet counted
 	<-lot.Done
-	return res, nil
+	return nil
 }

@@ -1,14 +1,15 @@
 package main
 
 import (
+	"context"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
 	"time"
 	"unsafe"
+
+	amqp "github.com/rabbitmq/amqp091-go"
 
 	"github.com/loteria-nacional/pipeline/bet"
 	"github.com/loteria-nacional/pipeline/broker"
@@ -28,20 +29,14 @@ type worstResult struct {
 // group full twice over, then the finished event, and measures the
 // lottery's peak RSS until the draw.
 func runWorst(o options, v *vhosts) (*worstResult, error) {
-	ctx, conn, amqpURL, done, err := v.dial("bench-worst")
-	if err != nil {
-		return nil, err
-	}
-	defer done()
-	if err := broker.ForFirst(1).Apply(conn, broker.Declare); err != nil {
-		return nil, err
-	}
-	dataDir := filepath.Join(o.out, "lottery-worst")
-	if err := os.RemoveAll(dataDir); err != nil {
-		return nil, err
-	}
-	defer os.RemoveAll(dataDir)
 	res := &worstResult{batches: 2 * (o.prefetch + o.group), heldBytes: broker.LotteryHeldBytes(o.prefetch, o.group, int(unsafe.Sizeof(bet.Bet{})))}
+	err := v.alone(o, "bench-worst", func(ctx context.Context, conn *amqp.Connection, amqpURL, dataDir string) error {
+		return res.measure(ctx, o, conn, amqpURL, dataDir)
+	})
+	return res, err
+}
+
+func (res *worstResult) measure(ctx context.Context, o options, conn *amqp.Connection, amqpURL, dataDir string) error {
 	// Rows of ~100 bytes, as many as a batch may hold, as long as they fit.
 	rowLen := broker.MaxMessageBytes/broker.MaxBatchBets - len("\r\n")
 	var body strings.Builder
@@ -64,34 +59,34 @@ func runWorst(o options, v *vhosts) (*worstResult, error) {
 	}, "LOTTERY_AGENCIES=1", "LOTTERY_DATA_DIR="+dataDir,
 		"LOTTERY_PREFETCH="+strconv.Itoa(o.prefetch), "LOTTERY_GROUP="+strconv.Itoa(o.group))
 	if err != nil {
-		return nil, err
+		return err
 	}
 	defer func() { lot.Cmd.Process.Kill(); <-lot.Done }()
 
 	pub, err := broker.NewPublisher(conn, 8)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	defer pub.Close()
 	for seq := 1; seq <= res.batches; seq++ {
 		b := broker.Batch{Agency: 1, Seq: seq, Bets: broker.MaxBatchBets, Fingerprint: "worst", Body: []byte(body.String())}
 		if err := pub.Publish(ctx, broker.BetsExchange, broker.BatchKey, b.Publishing()); err != nil {
-			return nil, err
+			return err
 		}
 	}
 	fin := broker.Finished{Agency: 1, Batches: res.batches, Bets: res.batches * broker.MaxBatchBets, Fingerprint: "worst"}
 	if err := pub.PublishConfirmed(ctx, broker.BetsExchange, broker.FinishedKey, fin.Publishing()); err != nil {
-		return nil, err
+		return err
 	}
 	select {
 	case <-drawn:
 	case <-lot.Done:
-		return nil, fmt.Errorf("the lottery exited before the draw")
+		return fmt.Errorf("the lottery exited before the draw")
 	case <-time.After(5 * time.Minute):
-		return nil, fmt.Errorf("no draw within 5 minutes")
+		return fmt.Errorf("no draw within 5 minutes")
 	}
 	lot.Cmd.Process.Signal(syscall.SIGTERM)
 	<-lot.Done
 	res.lotteryRSS = maxRSS(lot.Cmd)
-	return res, nil
+	return nil
 }
