@@ -110,8 +110,7 @@ type Dialer struct {
 	urls []string
 	next int // the broker to try first
 
-	dial        func(url string, cfg amqp.Config) (*amqp.Connection, error) // amqp.DialConfig; tests replace it
-	statusEvery time.Duration                                               // how often a wait is logged
+	dial func(url string, cfg amqp.Config) (*amqp.Connection, error) // amqp.DialConfig; tests replace it
 }
 
 // dialStatusEvery is how often Dial says, while no broker answers, for how
@@ -125,7 +124,7 @@ const handshakeTimeout = 30 * time.Second
 
 // NewDialer is a Dialer of the brokers cfg lists.
 func NewDialer(cfg Config) *Dialer {
-	return &Dialer{cfg: cfg, urls: URLs(cfg.URL), dial: amqp.DialConfig, statusEvery: dialStatusEvery}
+	return &Dialer{cfg: cfg, urls: URLs(cfg.URL), dial: amqp.DialConfig}
 }
 
 // Dial connects to the one broker of cfg.URL, or to the first of its list
@@ -194,7 +193,7 @@ func (d *Dialer) connect(ctx context.Context, log logrus.FieldLogger, level logr
 		if d.cfg.DialAttempts > 0 && attempt >= d.cfg.DialAttempts {
 			return nil, fmt.Errorf("connect to %s: gave up after %d attempts: %w", Redact(d.cfg.URL), attempt, err)
 		}
-		if now := time.Now(); logged.IsZero() || now.Sub(logged) >= d.statusEvery {
+		if now := time.Now(); logged.IsZero() || now.Sub(logged) >= dialStatusEvery {
 			logged = now
 			log.WithFields(logrus.Fields{
 				logfmt.ResultKey: logfmt.InProgress,

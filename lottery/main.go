@@ -107,7 +107,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	}
 	lanes := newLanes(cfg.broker)
 	var backoff broker.Backoff
-	closes := closeTally{every: closeTallyEvery}
+	var closes closeTally
 	defer closes.flush(log)
 	careful, quick := false, false
 	for {
@@ -198,7 +198,6 @@ const closeTallyEvery = 10 * time.Second
 // then how many came since, at most every closeTallyEvery, and the rest
 // when they stop. A sender can cause thousands; the log stays readable.
 type closeTally struct {
-	every  time.Duration
 	n      int       // closes not yet logged
 	cause  error     // the last one's
 	logged time.Time // when a line was last written
@@ -207,7 +206,7 @@ type closeTally struct {
 func (c *closeTally) add(err error, log logrus.FieldLogger) {
 	c.n++
 	c.cause = err
-	if c.logged.IsZero() || time.Since(c.logged) >= c.every {
+	if c.logged.IsZero() || time.Since(c.logged) >= closeTallyEvery {
 		c.flush(log)
 	}
 }

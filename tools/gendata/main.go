@@ -92,8 +92,9 @@ func perAgency(name, value string) ([]int, error) {
 
 // writeAgency writes agency id's file at path, unless one is there and
 // replace is false; it reports whether it wrote. A file is written under a
-// temporary name and renamed into place, so that none is ever left half
-// written, and one that appears meanwhile is not replaced either.
+// temporary name and moved into place (renamed, or linked where none may be
+// replaced), so that none is ever left half written, and one that appears
+// meanwhile is not replaced either.
 func writeAgency(path string, id, bets, winners int, seed uint64, replace bool) (bool, error) {
 	if _, err := os.Lstat(path); err == nil && !replace {
 		return false, nil
