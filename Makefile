@@ -5,6 +5,7 @@ AGENCIES ?= 5
 BETS ?= 20000
 WINNERS ?= 1,2,3,4,5
 BIN := bin
+comma := ,
 
 .DEFAULT_GOAL := help
 
@@ -23,6 +24,10 @@ data: build ## Generate the .data/agency-N.csv that are missing (AGENCIES, BETS,
 .PHONY: new-data
 new-data: build ## Replace .data/agency-1.csv … agency-AGENCIES.csv with newly generated ones, your own files too
 	$(BIN)/gendata -agencies $(AGENCIES) -bets $(BETS) -winners $(WINNERS) -out .data -replace
+
+.PHONY: certs
+certs: ## A private certificate authority and TLS certificates in .certs/ (broker, lottery or its REPLICAS, AGENCIES agencies); renews what expires within 30 days
+	$(GO) run ./tools/certs -out .certs -agencies $(AGENCIES) $(if $(filter-out 0 1,$(REPLICAS)),-replicas $(subst $(eval) ,$(comma),$(wordlist 1,$(REPLICAS),a b c d e f g h i)))
 
 .PHONY: broker
 broker: ## Make sure RabbitMQ and its management API answer (start or install it if not)

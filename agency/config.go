@@ -50,12 +50,13 @@ func loadConfig(args []string, getenv func(string) string, stdout io.Writer) (co
 		window:         v.Int("CLI_CONFIRM_WINDOW", 1),
 		winnersTimeout: time.Duration(v.Int("CLI_WINNERS_TIMEOUT_SECONDS", 0)) * time.Second,
 	}
-	c.broker = broker.Config{URL: v.String("AMQP_URL"), Name: fmt.Sprintf("agency-%d", c.id)}
 	if c.dataFile == defaultDataFile {
 		c.dataFile = fmt.Sprintf(".data/agency-%d.csv", c.id)
 	}
-	mode, err := broker.ParseMode(v.String("TOPOLOGY_MODE"))
-	c.topology = mode
+	c.broker, err = envconf.Broker(v, fmt.Sprintf("agency-%d", c.id))
+	if err == nil {
+		c.topology, err = broker.ParseMode(v.String("TOPOLOGY_MODE"))
+	}
 	if err == nil {
 		c.replicas, err = broker.ParseReplicas(v.String("LOTTERY_REPLICAS"))
 	}

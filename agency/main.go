@@ -47,6 +47,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	if err := logfmt.SetLevel(log, cfg.logLevel); err != nil {
 		return err
 	}
+	broker.LogCertificate(cfg.broker, time.Now(), log)
 	total, fingerprint, err := checkFile(ctx, cfg.dataFile, cfg.id, cfg.batchSize)
 	if err != nil {
 		return err

@@ -80,7 +80,7 @@ func (a *agent) session(ctx context.Context) (err error) {
 		return err
 	}
 	conn := c.Connection
-	a.user = broker.User(c.URL) // the user RabbitMQ checks each message's user-id against
+	a.user = c.User // the user RabbitMQ checks each message's user-id against
 	lost := func(err error) error { return broker.MarkLost(conn, err) }
 	closing := logfmt.Closer(a.log, &err, conn.IsClosed)
 	defer closing("connection", conn.Close)

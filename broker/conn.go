@@ -2,6 +2,7 @@ package broker
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -23,6 +24,10 @@ type Config struct {
 	// URLs of several nodes of a cluster separated by commas, each complete.
 	URL  string
 	Name string // connection name shown in the management UI
+	// TLS, for amqps:// URLs: the authority the brokers' certificates are
+	// checked against, each URL's against its own host name, and the
+	// program's own certificate, with which it logs in (see LoadTLS).
+	TLS *tls.Config
 
 	// DialAttempts bounds how many times Dial tries while no broker
 	// answers; 0 means no bound: an outage of any length is waited out.
@@ -98,7 +103,8 @@ var ErrLoginRefused = errors.New("login refused")
 // Conn is a connection to one of the brokers a Config lists.
 type Conn struct {
 	*amqp.Connection
-	URL string // the broker's URL, user and password included
+	URL  string // the broker's URL, user and password included
+	User string // the broker user it is logged in as: the certificate's, or the URL's
 }
 
 // A Dialer connects to the brokers a Config lists, one at a time. Each Dial
@@ -177,10 +183,17 @@ func (d *Dialer) connect(ctx context.Context, log logrus.FieldLogger, level logr
 				entry, level = entry.WithField("sin_broker", time.Since(began).Round(time.Second).String()), logrus.InfoLevel
 			}
 			entry.Log(level, "conexion_broker")
-			return &Conn{Connection: conn, URL: target}, nil
+			user := certificateUser(d.cfg.TLS)
+			if user == "" {
+				user = User(target)
+			}
+			return &Conn{Connection: conn, URL: target, User: user}, nil
 		}
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
+		}
+		if certificateRefused(err) {
+			return nil, fmt.Errorf("%w: TLS with the broker at %s: %w", ErrCertificate, Where(target), err)
 		}
 		if loginRefused(err) {
 			refused++
@@ -225,6 +238,9 @@ func (d *Dialer) dialOnce(ctx context.Context, url string) (*amqp.Connection, er
 		Properties: props,
 		Heartbeat:  10 * time.Second,
 		Locale:     "en_US",
+		// A copy each time: amqp091-go sets its ServerName from the URL
+		// when empty, and every URL is checked against its own host.
+		TLSClientConfig: d.cfg.TLS.Clone(),
 		Dial: func(network, addr string) (net.Conn, error) {
 			nd := net.Dialer{Timeout: 10 * time.Second}
 			conn, err := nd.DialContext(ctx, network, addr)
@@ -235,6 +251,9 @@ func (d *Dialer) dialOnce(ctx context.Context, url string) (*amqp.Connection, er
 			// The handshake must finish in time; amqp091 clears the deadline after it.
 			return conn, conn.SetDeadline(time.Now().Add(handshakeTimeout))
 		},
+	}
+	if ownCertificate(d.cfg.TLS) != nil {
+		cfg.SASL = []amqp.Authentication{&amqp.ExternalAuth{}}
 	}
 	conn, err := d.dial(url, cfg)
 	if watching != nil && !watching() {

@@ -20,6 +20,8 @@ import (
 	"strings"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/loteria-nacional/pipeline/broker"
 )
 
 // FileVar names the optional config file.
@@ -37,6 +39,9 @@ type Setting struct {
 func Shared() []Setting {
 	return []Setting{
 		{Name: "AMQP_URL", Default: "amqp://guest:guest@localhost:5672/", Help: "broker URL; a vhost in its path is used"},
+		{Name: "AMQP_CA_FILE", Default: "", Help: "with amqps:// URLs, the authority that signs the brokers' certificates (PEM); empty: the system's"},
+		{Name: "AMQP_CERT_FILE", Default: "", Help: "with AMQP_KEY_FILE, this program's certificate (PEM): it logs in with it, as the user its common name names"},
+		{Name: "AMQP_KEY_FILE", Default: "", Help: "the key of AMQP_CERT_FILE (PEM)"},
 		{Name: "LOG_LEVEL", Default: "info", Help: "debug, info, warn or error", YAML: "log.level"},
 		{Name: "TOPOLOGY_MODE", Default: "declare", Help: "declare the topology, or verify it passively (definitions.json owns it)"},
 		{Name: "LOTTERY_REPLICAS", Default: "", Help: "the names of every lottery replica, comma-separated, each [a-z0-9]+; empty: one lottery"},
@@ -194,4 +199,27 @@ func lookup(doc map[string]any, path []string) any {
 		v = m[key]
 	}
 	return v
+}
+
+// Broker is the connection to the broker that the shared settings
+// describe, for a program whose connections are named name: over TLS when
+// any of AMQP_CA_FILE, AMQP_CERT_FILE and AMQP_KEY_FILE is set, and then
+// every URL of AMQP_URL must be amqps://.
+func Broker(v *Values, name string) (broker.Config, error) {
+	cfg := broker.Config{URL: v.String("AMQP_URL"), Name: name}
+	ca, cert, key := v.String("AMQP_CA_FILE"), v.String("AMQP_CERT_FILE"), v.String("AMQP_KEY_FILE")
+	if ca == "" && cert == "" && key == "" {
+		return cfg, nil
+	}
+	for _, u := range broker.URLs(cfg.URL) {
+		if !strings.HasPrefix(u, "amqps://") {
+			return cfg, fmt.Errorf("setting AMQP_URL: %s is not an amqps:// URL, but AMQP_CA_FILE, AMQP_CERT_FILE or AMQP_KEY_FILE asks for TLS", broker.Redact(u))
+		}
+	}
+	tlsCfg, err := broker.LoadTLS(ca, cert, key)
+	if err != nil {
+		return cfg, fmt.Errorf("settings AMQP_CA_FILE=%q, AMQP_CERT_FILE=%q, AMQP_KEY_FILE=%q: %w", ca, cert, key, err)
+	}
+	cfg.TLS = tlsCfg
+	return cfg, nil
 }

@@ -121,3 +121,35 @@ func TestLoadCourseYAML(t *testing.T) {
 		t.Errorf("a bad number in config.yaml: %v; want an error naming the setting, the file and the key", err)
 	}
 }
+
+// TestBrokerTLSSettings: the TLS settings are refused with the settings'
+// names when they cannot work: a URL that is not amqps://, a certificate
+// without its key, a file that is not there.
+func TestBrokerTLSSettings(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		env  map[string]string
+		want string
+	}{
+		{"an amqp:// URL", map[string]string{"AMQP_URL": "amqps://a/,amqp://b/", "AMQP_CA_FILE": "/dev/null"}, "amqp://b/ is not an amqps:// URL"},
+		{"a certificate without its key", map[string]string{"AMQP_URL": "amqps://a/", "AMQP_CERT_FILE": "agency-1.pem"}, "AMQP_KEY_FILE=\"\""},
+		{"no such authority", map[string]string{"AMQP_URL": "amqps://a/", "AMQP_CA_FILE": "/nowhere/ca.pem"}, "/nowhere/ca.pem"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			v, err := Load("p", Shared(), nil, func(k string) string { return tc.env[k] }, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := Broker(v, "p"); err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("Broker = %v; want an error naming %q", err, tc.want)
+			}
+		})
+	}
+	v, err := Load("p", Shared(), nil, func(string) string { return "" }, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg, err := Broker(v, "p"); err != nil || cfg.TLS != nil {
+		t.Errorf("Broker with no TLS setting = %+v, %v; want plain AMQP", cfg, err)
+	}
+}

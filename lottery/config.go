@@ -60,7 +60,6 @@ func loadConfig(args []string, getenv func(string) string, stdout io.Writer) (co
 		return config{}, err
 	}
 	c := config{
-		broker:      broker.Config{URL: v.String("AMQP_URL"), Name: "lottery"},
 		logLevel:    v.String("LOG_LEVEL"),
 		agencies:    v.Int("LOTTERY_AGENCIES", 1),
 		dataDir:     v.String("LOTTERY_DATA_DIR"),
@@ -69,8 +68,10 @@ func loadConfig(args []string, getenv func(string) string, stdout io.Writer) (co
 		statusEvery: time.Duration(v.Int("LOTTERY_STATUS_SECONDS", 1)) * time.Second,
 		drain:       time.Duration(v.Int("LOTTERY_DRAIN_SECONDS", 1)) * time.Second,
 	}
-	mode, err := broker.ParseMode(v.String("TOPOLOGY_MODE"))
-	c.topology = mode
+	c.broker, err = envconf.Broker(v, "lottery")
+	if err == nil {
+		c.topology, err = broker.ParseMode(v.String("TOPOLOGY_MODE"))
+	}
 	if err == nil {
 		c.identity, err = parseIdentity(v.String("LOTTERY_IDENTITY"), v.String("LOTTERY_USER_PATTERN"))
 	}

@@ -80,6 +80,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	if err := logfmt.SetLevel(log, cfg.logLevel); err != nil {
 		return err
 	}
+	broker.LogCertificate(cfg.broker, time.Now(), log)
 	if cfg.waitOnError {
 		defer func() { err = waitForPerson(ctx, log, err) }()
 	}

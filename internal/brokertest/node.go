@@ -35,6 +35,31 @@ func FreePort(t testing.TB) int {
 // stopped and started by a test) the test is [Missing] it.
 func StartNode(t testing.TB) *Node {
 	t.Helper()
+	return startNode(t, "", nil)
+}
+
+// StartTLSNode is StartNode with, besides its plain listener (for the
+// test's own set-up), a TLS listener at the port it returns that wants a
+// client certificate signed by caFile and logs its holder in (EXTERNAL) as
+// the user its common name names. certFile and keyFile are the node's own.
+func StartTLSNode(t testing.TB, caFile, certFile, keyFile string) (*Node, int) {
+	t.Helper()
+	port := FreePort(t)
+	conf := fmt.Sprintf(`listeners.ssl.default = 127.0.0.1:%d
+ssl_options.cacertfile = %s
+ssl_options.certfile = %s
+ssl_options.keyfile = %s
+ssl_options.verify = verify_peer
+ssl_options.fail_if_no_peer_cert = true
+auth_mechanisms.1 = EXTERNAL
+auth_mechanisms.2 = PLAIN
+ssl_cert_login_from = common_name
+`, port, caFile, certFile, keyFile)
+	return startNode(t, conf, []string{"rabbitmq_auth_mechanism_ssl"}), port
+}
+
+func startNode(t testing.TB, conf string, plugins []string) *Node {
+	t.Helper()
 	if _, ok := rabbitnode.Installed(); !ok {
 		Missing(t, "rabbitmq-server is not installed here: tests of private nodes need a local install (`make broker` installs it)")
 	}
@@ -43,7 +68,8 @@ func StartNode(t testing.TB) *Node {
 		Dir:       t.TempDir(),
 		AMQPPort:  FreePort(t),
 		DistPort:  FreePort(t),
-		ExtraConf: fmt.Sprintf("max_message_size = %d\n", broker.MaxMessageBytes),
+		ExtraConf: fmt.Sprintf("max_message_size = %d\n", broker.MaxMessageBytes) + conf,
+		Plugins:   plugins,
 	})
 	if err != nil {
 		t.Fatal(err)

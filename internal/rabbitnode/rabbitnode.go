@@ -46,7 +46,8 @@ type Options struct {
 	AMQPPort  int
 	DistPort  int    // Erlang distribution
 	APIPort   int    // the management API; 0: no management plugin
-	ExtraConf string // more rabbitmq.conf lines
+	ExtraConf string   // more rabbitmq.conf lines
+	Plugins   []string // plugins to enable besides the management plugin
 }
 
 // Node is a RabbitMQ node run by this program.
@@ -78,6 +79,13 @@ func New(o Options) (*Node, error) {
 		conf += fmt.Sprintf("management.tcp.ip = 127.0.0.1\nmanagement.tcp.port = %d\n", o.APIPort)
 		plugins = "[rabbitmq_management]."
 		n.API = fmt.Sprintf("http://127.0.0.1:%d", o.APIPort)
+	}
+	if len(o.Plugins) > 0 {
+		all := o.Plugins
+		if o.APIPort != 0 {
+			all = append([]string{"rabbitmq_management"}, all...)
+		}
+		plugins = "[" + strings.Join(all, ",") + "]."
 	}
 	conf += o.ExtraConf
 	if err := os.WriteFile(filepath.Join(o.Dir, "rabbitmq.conf"), []byte(conf), 0o644); err != nil {
