@@ -44,8 +44,8 @@ type Options struct {
 	Name      string // its Erlang node name, as name@localhost
 	Dir       string // its data, logs and configuration
 	AMQPPort  int
-	DistPort  int    // Erlang distribution
-	APIPort   int    // the management API; 0: no management plugin
+	DistPort  int      // Erlang distribution
+	APIPort   int      // the management API; 0: no management plugin
 	ExtraConf string   // more rabbitmq.conf lines
 	Plugins   []string // plugins to enable besides the management plugin
 }
