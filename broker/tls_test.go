@@ -85,6 +85,29 @@ func (a authority) file(t *testing.T, dir string) string {
 	return path
 }
 
+// handshakes is the address of a TLS server with cfg that makes the
+// handshake with whoever connects, and hangs up; it stops when the test
+// ends.
+func handshakes(t *testing.T, cfg *tls.Config) string {
+	t.Helper()
+	ln, err := tls.Listen("tcp", "127.0.0.1:0", cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			c.(*tls.Conn).Handshake()
+			c.Close()
+		}
+	}()
+	return ln.Addr().String()
+}
+
 // TestDialRefusesTheBrokersCertificate: a broker whose certificate comes
 // from another authority, or names another host, is no outage: Dial stops
 // at the first attempt with ErrCertificate, naming the problem.
@@ -106,26 +129,12 @@ func TestDialRefusesTheBrokersCertificate(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			ln, err := tls.Listen("tcp", "127.0.0.1:0", &tls.Config{Certificates: []tls.Certificate{pair}})
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer ln.Close()
-			go func() {
-				for {
-					c, err := ln.Accept()
-					if err != nil {
-						return
-					}
-					c.(*tls.Conn).Handshake()
-					c.Close()
-				}
-			}()
+			addr := handshakes(t, &tls.Config{Certificates: []tls.Certificate{pair}})
 			tlsCfg, err := broker.LoadTLS(ours.file(t, dir), "", "")
 			if err != nil {
 				t.Fatal(err)
 			}
-			cfg := broker.Config{URL: "amqps://guest:guest@" + ln.Addr().String() + "/", TLS: tlsCfg, MaxBackoff: time.Millisecond}
+			cfg := broker.Config{URL: "amqps://guest:guest@" + addr + "/", TLS: tlsCfg, MaxBackoff: time.Millisecond}
 			_, err = broker.Dial(ctx(t), cfg, logfmt.Discard())
 			if !errors.Is(err, broker.ErrCertificate) || !strings.Contains(err.Error(), tc.want) {
 				t.Errorf("Dial = %v; want ErrCertificate naming %q", err, tc.want)
@@ -146,27 +155,13 @@ func TestDialRefusedCertificate(t *testing.T) {
 	}
 	trusted := x509.NewCertPool()
 	trusted.AddCert(theirs.cert) // the broker trusts only the other authority's clients
-	ln, err := tls.Listen("tcp", "127.0.0.1:0", &tls.Config{Certificates: []tls.Certificate{pair}, ClientAuth: tls.RequireAndVerifyClientCert, ClientCAs: trusted})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			c.(*tls.Conn).Handshake()
-			c.Close()
-		}
-	}()
+	addr := handshakes(t, &tls.Config{Certificates: []tls.Certificate{pair}, ClientAuth: tls.RequireAndVerifyClientCert, ClientCAs: trusted})
 	clientCert, clientKey := ours.issue(t, dir, "agency-1", time.Now().Add(time.Hour))
 	tlsCfg, err := broker.LoadTLS(ours.file(t, dir), clientCert, clientKey)
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg := broker.Config{URL: "amqps://" + ln.Addr().String() + "/", TLS: tlsCfg, MaxBackoff: time.Millisecond}
+	cfg := broker.Config{URL: "amqps://" + addr + "/", TLS: tlsCfg, MaxBackoff: time.Millisecond}
 	if _, err := broker.Dial(ctx(t), cfg, logfmt.Discard()); !errors.Is(err, broker.ErrCertificate) {
 		t.Errorf("Dial with a certificate the broker refuses = %v; want ErrCertificate", err)
 	}
