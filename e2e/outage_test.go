@@ -82,10 +82,14 @@ func TestStopMidHandshake(t *testing.T) {
 	w := &world{t: t, url: "amqp://guest:guest@" + ln.Addr().String() + "/", dir: t.TempDir()}
 	defer w.dump()
 	files := w.gendata(10, 0)
-	for _, p := range []*proc{
-		w.start("lottery", "lottery", "LOTTERY_AGENCIES=1", "LOTTERY_DATA_DIR="+w.lotteryDir()),
-		w.startAgencies(files)[0],
+	// One program at a time, so that the connection accepted is its own.
+	for _, start := range []func() *proc{
+		func() *proc {
+			return w.start("lottery", "lottery", "LOTTERY_AGENCIES=1", "LOTTERY_DATA_DIR="+w.lotteryDir())
+		},
+		func() *proc { return w.startAgencies(files)[0] },
 	} {
+		p := start()
 		c := <-accepted // p is in the handshake, which the listener never answers
 		defer c.Close()
 		// Well within the handshake's deadline of 30 s.
