@@ -62,7 +62,7 @@ test-faults: broker ## Fault-injection suite: random kills, SIGTERMs, failpoints
 
 .PHONY: bench
 bench: build broker ## Benchmark the pipeline against a raw baseline (BENCH_BETS per agency, default 1000000; REPLICAS=2: two lottery replicas beside one); writes bench-results/
-	$(GO) build -o $(BIN)/ ./tools/bench
+	$(GO) build -o $(BIN)/ ./tools/bench ./tools/certs
 	$(BIN)/bench -agencies $(AGENCIES) -bets $(or $(BENCH_BETS),1000000) -replicas $(or $(REPLICAS),0)
 	$(GO) test -run '^$$' -bench . -benchtime 500ms ./bet ./agency
 
@@ -111,7 +111,7 @@ compose: ## Write docker-compose.yaml (CLUSTER=1: docker-compose.cluster.yaml; R
 	$(GO) run ./tools/compose -agencies $(AGENCIES) $(COMPOSE_FLAGS)
 
 .PHONY: passwords
-passwords: ## New random broker passwords into .env and definitions.json (refused while the stack runs)
+passwords: ## A new random admin password (the management UI's) and Erlang cookie into .env and definitions.json (refused while the stack runs)
 	tools/docker/preflight.sh stopped
 	$(GO) run ./tools/compose -agencies $(AGENCIES) $(COMPOSE_FLAGS) -new-passwords
 
@@ -120,7 +120,7 @@ docker-image: ## Build the lottery image and the one image every agency runs
 	docker compose build $(firstword $(LOTTERIES)) agency1
 
 .PHONY: docker-compose-up
-docker-compose-up: compose data ## Start RabbitMQ (CLUSTER=1: three nodes; REPLICAS=2: and two lottery replicas), the lottery and AGENCIES agencies (writes the compose file and .data first, checks the host ports)
+docker-compose-up: compose certs data ## Start RabbitMQ (CLUSTER=1: three nodes; REPLICAS=2: and two lottery replicas), the lottery and AGENCIES agencies, all over TLS (writes the compose file, .certs and .data first, checks the host ports)
 	tools/docker/preflight.sh ports
 	docker compose build $(firstword $(LOTTERIES)) agency1
 	docker compose up -d --no-build --wait $(BROKERS)

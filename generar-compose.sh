@@ -5,7 +5,8 @@
 # (make compose writes docker-compose.yaml and definitions.json): any path
 # that is one, or leads to one through links, is refused. Its agencies
 # read the course's client/config.yaml (batch.maxAmount and log.level), which
-# must exist when the stack starts. See "Grading with the course's tests" in
+# must exist when the stack starts. Unlike the other deployments it speaks
+# plain AMQP, inside a compose network of its own that no host port reaches. See "Grading with the course's tests" in
 # the README.
 set -eu
 
@@ -45,7 +46,7 @@ done
 cd "$repo"
 
 if command -v go >/dev/null 2>&1; then
-	exec go run ./tools/compose -agencies "$2" -compose "$out" -definitions "$defs" -agency-config client/config.yaml
+	exec go run ./tools/compose -agencies "$2" -compose "$out" -definitions "$defs" -agency-config client/config.yaml -course
 fi
 
 # Without Go, the generator runs in the image the Dockerfiles build with,
@@ -59,4 +60,4 @@ case $out in
 esac
 exec docker run --rm -u "$(id -u):$(id -g)" -e HOME=/tmp -e GOFLAGS=-buildvcs=false \
 	-v "$repo:/src" -w /src "${GO_IMAGE:-golang:1.26-alpine}" \
-	go run ./tools/compose -agencies "$2" -compose "$inside" -definitions "$defs_inside" -agency-config client/config.yaml
+	go run ./tools/compose -agencies "$2" -compose "$inside" -definitions "$defs_inside" -agency-config client/config.yaml -course

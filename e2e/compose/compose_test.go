@@ -5,10 +5,13 @@ package compose
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -20,6 +23,8 @@ import (
 	"time"
 
 	amqp "github.com/rabbitmq/amqp091-go"
+
+	"github.com/loteria-nacional/pipeline/broker"
 )
 
 // TestCompose runs the deployment through what people do with it, in order:
@@ -31,12 +36,12 @@ func TestCompose(t *testing.T) {
 		run  func(*stack, *testing.T)
 	}{
 		{"make docker-image builds the agency image once", (*stack).buildsOnce},
-		{"up without the data files fails and creates nothing", (*stack).missingData},
+		{"up without the certificates or the data files fails and creates nothing", (*stack).missingData},
 		{"up with a host port in use says so and starts nothing", (*stack).portInUse},
 		{"five agencies get their winners", (*stack).fiveAgencies},
 		{"the broker and the lottery come back after a crash, the agencies stay done", (*stack).crashes},
-		{"the management API takes the admin and refuses guest", (*stack).managementAPI},
-		{"agency-2 cannot read agency 1's winners", (*stack).leastPrivilege},
+		{"only TLS answers; the management API takes the admin over HTTPS and refuses guest", (*stack).managementAPI},
+		{"agency-2's certificate cannot read agency 1's winners or publish as agency 1", (*stack).leastPrivilege},
 		{"make passwords refuses while the stack runs", (*stack).passwordsWhileRunning},
 		{"down stops every program cleanly", (*stack).down},
 		{"a second up continues the draw", (*stack).secondUp},
@@ -70,6 +75,12 @@ func (s *stack) buildsOnce(t *testing.T) {
 
 func (s *stack) missingData(t *testing.T) {
 	out, err := s.run(t, "docker", "compose", "up", "-d", "--no-build")
+	if err == nil || !strings.Contains(out, "does not exist") || !strings.Contains(out, ".certs/") {
+		t.Errorf("docker compose up without .certs: %v\n%s\nwant it to fail naming the missing certificate", err, out)
+	}
+	s.must(t, "docker", "compose", "down")
+	s.mustMake(t, 5, "certs")
+	out, err = s.run(t, "docker", "compose", "up", "-d", "--no-build")
 	if err == nil || !strings.Contains(out, "does not exist") || !strings.Contains(out, ".data/agency-") {
 		t.Errorf("docker compose up without .data: %v\n%s\nwant it to fail naming the missing data file", err, out)
 	}
@@ -115,6 +126,7 @@ func (s *stack) fiveAgencies(t *testing.T) {
 }
 
 func (s *stack) managementAPI(t *testing.T) {
+	s.onlyTLS(t)
 	for _, tc := range []struct {
 		user, password, path string
 		want                 int
@@ -128,15 +140,54 @@ func (s *stack) managementAPI(t *testing.T) {
 			t.Errorf("management API %s as %s: %d; want %d", tc.path, tc.user, got, tc.want)
 		}
 	}
-	if _, err := amqp.Dial(s.amqpURL("guest", "guest")); err == nil {
-		t.Error("guest may log in over AMQP; want it refused: definitions.json has no guest")
+}
+
+// onlyTLS checks that, on every broker node, nothing but TLS answers: inside
+// the node, the plain AMQP, HTTP and Prometheus ports are closed; from the
+// host, a plain AMQP client and plain HTTP get nowhere, and a certificate of
+// another authority is refused.
+func (s *stack) onlyTLS(t *testing.T) {
+	t.Helper()
+	for _, node := range s.brokerServices() {
+		for _, p := range []struct {
+			port int
+			open bool
+		}{{5671, true}, {15671, true}, {5672, false}, {15672, false}, {15692, false}} {
+			_, err := s.run(t, "docker", "compose", "exec", "-T", node, "bash", "-c", fmt.Sprintf("exec 3<>/dev/tcp/127.0.0.1/%d", p.port))
+			if open := err == nil; open != p.open {
+				t.Errorf("%s: port %d open: %v; want %v", node, p.port, open, p.open)
+			}
+		}
+	}
+	if c, err := amqp.Dial(fmt.Sprintf("amqp://guest:guest@127.0.0.1:%d/lottery", s.amqp)); err == nil {
+		c.Close()
+		t.Error("a plain AMQP client logged in; want it refused")
+	}
+	if resp, err := (&http.Client{Timeout: 30 * time.Second}).Get(fmt.Sprintf("http://127.0.0.1:%d/api/whoami", s.mgmt)); err == nil {
+		resp.Body.Close()
+		t.Errorf("plain HTTP to the management port: %s; want no answer", resp.Status)
+	}
+	if c, err := s.dial(otherAuthority(t), "agency-1"); err == nil {
+		c.Close()
+		t.Error("agency-1 with another authority's certificate logged in; want it refused")
 	}
 }
 
+// otherAuthority makes a certificate authority apart from the deployment's,
+// and agency-1's certificate from it, and returns their folder.
+func otherAuthority(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	if out, err := exec.Command("go", "run", "../../tools/certs", "-out", dir, "-agencies", "1").CombinedOutput(); err != nil {
+		t.Fatalf("tools/certs: %v\n%s", err, out)
+	}
+	return dir
+}
+
 func (s *stack) leastPrivilege(t *testing.T) {
-	conn, err := amqp.Dial(s.amqpURL("agency-2", "agency-2-demo"))
+	conn, err := s.dial(filepath.Join(s.dir, ".certs"), "agency-2")
 	if err != nil {
-		t.Fatalf("agency-2 logs in: %v", err)
+		t.Fatalf("agency-2 logs in with its certificate: %v", err)
 	}
 	defer conn.Close()
 	for _, tc := range []struct {
@@ -158,6 +209,25 @@ func (s *stack) leastPrivilege(t *testing.T) {
 		if err == nil {
 			ch.Close()
 		}
+	}
+	// The broker checks a message's user-id against the certificate's user.
+	ch, err := conn.Channel()
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed := ch.NotifyClose(make(chan *amqp.Error, 1))
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := ch.PublishWithContext(ctx, broker.BetsExchange, "agency-1", false, false, amqp.Publishing{UserId: "agency-1", Body: []byte("forged")}); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case e := <-closed:
+		if e == nil || e.Code != amqp.PreconditionFailed || !strings.Contains(e.Reason, "agency-2") {
+			t.Errorf("agency-2 publishing as agency-1: channel closed with %v; want 406 naming the certificate's user agency-2", e)
+		}
+	case <-ctx.Done():
+		t.Error("agency-2 published as agency-1 and the broker let it; want 406")
 	}
 }
 
@@ -301,8 +371,8 @@ func (s *stack) classicQueues(t *testing.T) {
 		t.Errorf("make docker-compose-up on a volume with classic queues: %v\n%s\nwant it refused, saying %q", err, out, want)
 	}
 	for _, c := range s.containers(t) {
-		if c.Service != "rabbitmq" {
-			t.Errorf("%s was started; want only the broker", c.Service)
+		if c.Service != "rabbitmq" && c.Service != "tls-keys" {
+			t.Errorf("%s was started; want only the broker (and tls-keys, which it needs)", c.Service)
 		}
 	}
 	s.mustMake(t, 3, "reset")
@@ -339,6 +409,8 @@ func (s *stack) clusterUp(t *testing.T) {
 	s.mustMake(t, 5, "docker-compose-up")
 	s.checkRun(t, 5, newDraw)
 	s.checkStored(t, 5)
+	s.onlyTLS(t)
+	s.leastPrivilege(t)
 	ready := s.logs(t, "rabbitmq-ready")
 	if !containsLine(ready, "action: cluster_listo | result: success | nodos: 3") {
 		t.Errorf("rabbitmq-ready's log:\n%s\nwant it to end with the cluster ready", strings.Join(ready, "\n"))
@@ -402,6 +474,8 @@ func (s *stack) replicaLost(t *testing.T) {
 	}
 	s.checkDraw(t, "lottery-b", newDraw)
 	s.checkStoredBy(t, "lottery-b", 5)
+	s.onlyTLS(t)
+	s.leastPrivilege(t)
 	var queues []struct{ Name string }
 	s.apiJSON(t, "admin", s.setting(t, "ADMIN_PASSWORD"), "/api/queues/lottery?columns=name", &queues)
 	for _, q := range queues {

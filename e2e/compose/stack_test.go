@@ -6,6 +6,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -18,7 +19,10 @@ import (
 	"testing"
 	"time"
 
+	amqp "github.com/rabbitmq/amqp091-go"
+
 	"github.com/loteria-nacional/pipeline/bet"
+	"github.com/loteria-nacional/pipeline/broker"
 	"github.com/loteria-nacional/pipeline/internal/brokertest"
 	"github.com/loteria-nacional/pipeline/internal/repotest"
 )
@@ -121,7 +125,7 @@ func (s *stack) writeOverride(t *testing.T, n int) {
 	t.Helper()
 	var b strings.Builder
 	fmt.Fprintf(&b, "# Written by e2e/compose for %d agencies: only what differs in the test.\nservices:\n", n)
-	brokers := s.brokerServices()
+	brokers := append(s.brokerServices(), "tls-keys")
 	if s.cluster {
 		brokers = append(brokers, "rabbitmq-ready")
 	}
@@ -435,15 +439,18 @@ func (s *stack) api(t *testing.T, user, password, path string) int {
 	return resp.StatusCode
 }
 
-// get asks the management API for path as user.
+// get asks the management API for path as user, over HTTPS, trusting only
+// the deployment's authority.
 func (s *stack) get(t *testing.T, user, password, path string) *http.Response {
 	t.Helper()
-	req, err := http.NewRequest(http.MethodGet, fmt.Sprintf("http://127.0.0.1:%d%s", s.mgmt, path), nil)
+	req, err := http.NewRequest(http.MethodGet, fmt.Sprintf("https://127.0.0.1:%d%s", s.mgmt, path), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	req.SetBasicAuth(user, password)
-	resp, err := (&http.Client{Timeout: 30 * time.Second}).Do(req)
+	cfg := s.tlsConfig(t, "", "")
+	client := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{TLSClientConfig: cfg}}
+	resp, err := client.Do(req)
 	if err != nil {
 		t.Fatalf("management API: %v", err)
 	}
@@ -475,8 +482,31 @@ func (s *stack) setting(t *testing.T, name string) string {
 	return ""
 }
 
-func (s *stack) amqpURL(user, password string) string {
-	return fmt.Sprintf("amqp://%s:%s@127.0.0.1:%d/lottery", user, password, s.amqp)
+// tlsConfig trusts the deployment's authority and shows the client
+// certificate certFile, keyFile (none when empty).
+func (s *stack) tlsConfig(t *testing.T, certFile, keyFile string) *tls.Config {
+	t.Helper()
+	cfg, err := broker.LoadTLS(filepath.Join(s.dir, ".certs", "ca.pem"), certFile, keyFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cfg
+}
+
+// dial logs in to the first broker node from the host over TLS, with the
+// certificate and key in dir named after identity (EXTERNAL: the
+// certificate names the user).
+func (s *stack) dial(dir, identity string) (*amqp.Connection, error) {
+	cfg, err := broker.LoadTLS(filepath.Join(s.dir, ".certs", "ca.pem"),
+		filepath.Join(dir, identity+".pem"), filepath.Join(dir, identity+"-key.pem"))
+	if err != nil {
+		return nil, err
+	}
+	return amqp.DialConfig(fmt.Sprintf("amqps://127.0.0.1:%d/lottery", s.amqp), amqp.Config{
+		TLSClientConfig: cfg,
+		SASL:            []amqp.Authentication{&amqp.ExternalAuth{}},
+		Dial:            amqp.DefaultDial(30 * time.Second),
+	})
 }
 
 func fileBytes(t *testing.T, path string) []byte {

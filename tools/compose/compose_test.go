@@ -2,7 +2,9 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -72,8 +74,8 @@ func TestGeneratorIsDeterministic(t *testing.T) {
 		}
 	}
 	c := loadCompose(t, filepath.Join(a, "docker-compose.yaml"))
-	if _, ok := c.Services["agency3"]; !ok || len(c.Services) != 5 {
-		t.Errorf("compose for 3 agencies has services %v; want rabbitmq, lottery, agency1-3", keys(c.Services))
+	if _, ok := c.Services["agency3"]; !ok || len(c.Services) != 6 {
+		t.Errorf("compose for 3 agencies has services %v; want tls-keys, rabbitmq, lottery, agency1-3", keys(c.Services))
 	}
 	if got := c.Services["lottery"].Environment["LOTTERY_AGENCIES"]; got != "3" {
 		t.Errorf("LOTTERY_AGENCIES = %q; want 3", got)
@@ -86,18 +88,18 @@ func TestNewPasswordsGoToEnvAndDefinitions(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, u := range newDeployment(2, nil).users {
-		if p, _ := env.get(u.envVar); len(p) < 24 {
-			t.Errorf(".env sets %s to %q; want a new random password", u.envVar, p)
+	for _, v := range []string{"ADMIN_PASSWORD", "ERLANG_COOKIE"} {
+		if p, _ := env.get(v); len(p) < 24 {
+			t.Errorf(".env sets %s to %q; want a new random one", v, p)
 		}
 	}
-	pw, _ := env.get("AGENCY_2_PASSWORD")
+	pw, _ := env.get("ADMIN_PASSWORD")
 	defs, _ := os.ReadFile(filepath.Join(dir, "definitions.json"))
-	if want := passwordHash("agency-2", pw); !strings.Contains(string(defs), want) {
-		t.Errorf("definitions.json lacks the hash of agency-2's new password")
+	if want := passwordHash("admin", pw); !strings.Contains(string(defs), want) {
+		t.Errorf("definitions.json lacks the hash of admin's new password")
 	}
-	if strings.Contains(string(defs), passwordHash("agency-2", "agency-2-demo")) {
-		t.Errorf("definitions.json still holds agency-2's demo password hash")
+	if strings.Contains(string(defs), passwordHash("admin", "admin-demo")) {
+		t.Errorf("definitions.json still holds admin's demo password hash")
 	}
 	if info, _ := os.Stat(filepath.Join(dir, ".env")); info.Mode().Perm() != 0o600 {
 		t.Errorf(".env mode = %v; want 0600", info.Mode().Perm())
@@ -130,7 +132,7 @@ func TestNewPasswordsKeepTheRestOfEnv(t *testing.T) {
 			counts[k]++
 		}
 	}
-	for _, k := range []string{"AMQP_PORT", "MANAGEMENT_PORT", "ADMIN_PASSWORD", "LOTTERY_PASSWORD", "AGENCY_1_PASSWORD", "MY_OWN"} {
+	for _, k := range []string{"AMQP_PORT", "MANAGEMENT_PORT", "ADMIN_PASSWORD", "ERLANG_COOKIE", "MY_OWN"} {
 		if counts[k] != 1 {
 			t.Errorf(".env sets %s %d times; want once:\n%s", k, counts[k], b)
 		}
@@ -156,11 +158,33 @@ func TestEnvGetsTheHostPorts(t *testing.T) {
 	}
 }
 
+// TestProgramsHaveNoPassword: with TLS, every program logs in by its
+// certificate; no password opens its user, and .env names none, however
+// often make passwords runs. The people's admin keeps one.
+func TestProgramsHaveNoPassword(t *testing.T) {
+	for _, o := range []options{{agencies: 2, newPasswords: true}, {agencies: 2, replicas: 2, newPasswords: true}} {
+		dir := generate(t, o)
+		var defs definitions
+		if err := json.Unmarshal(fileBytes(t, filepath.Join(dir, o.definitionsPath())), &defs); err != nil {
+			t.Fatal(err)
+		}
+		for _, u := range defs.Users {
+			if program := u.Name != "admin"; program != (u.PasswordHash == "") {
+				t.Errorf("%s: user %s has password hash %q; want none for a program, one for admin", o.definitionsPath(), u.Name, u.PasswordHash)
+			}
+		}
+		env := string(fileBytes(t, filepath.Join(dir, ".env")))
+		if m := regexp.MustCompile(`(?m)^(LOTTERY|AGENCY)[A-Z0-9_]*_PASSWORD=`).FindString(env); m != "" {
+			t.Errorf(".env sets %s…; want no program password", m)
+		}
+	}
+}
+
 // TestGradingFile: the course's generar-compose.sh OUT N writes OUT and its
 // own definitions beside it, never the committed pair, and its agencies
 // read the course's client/config.yaml.
 func TestGradingFile(t *testing.T) {
-	dir := generate(t, options{agencies: 3, compose: "docker-compose-dev.yaml", agencyConfig: "client/config.yaml"})
+	dir := generate(t, options{agencies: 3, compose: "docker-compose-dev.yaml", agencyConfig: "client/config.yaml", course: true})
 	for _, committed := range []string{"docker-compose.yaml", "definitions.json"} {
 		if _, err := os.Stat(filepath.Join(dir, committed)); err == nil {
 			t.Errorf("the grading file's generation wrote %s", committed)
@@ -169,6 +193,27 @@ func TestGradingFile(t *testing.T) {
 	c := loadCompose(t, filepath.Join(dir, "docker-compose-dev.yaml"))
 	if len(c.Services) != 5 {
 		t.Errorf("services %v; want rabbitmq, lottery and 3 agencies", keys(c.Services))
+	}
+	// Plain AMQP in a network of its own: no host port, no other project's.
+	if c.Name != "lottery-course" {
+		t.Errorf("project %q; want lottery-course, apart from the deployments'", c.Name)
+	}
+	for name, s := range c.Services {
+		if len(s.Ports) > 0 {
+			t.Errorf("%s publishes %q; want no host port", name, s.Ports)
+		}
+	}
+	if url := c.Services["agency2"].Environment["AMQP_URL"]; url != "amqp://agency-2:agency-2-demo@rabbitmq:5672/lottery" {
+		t.Errorf("agency2's AMQP_URL %q; want plain AMQP with its demo password", url)
+	}
+	var defs definitions
+	if err := json.Unmarshal(fileBytes(t, filepath.Join(dir, "docker-compose-dev.definitions.json")), &defs); err != nil {
+		t.Fatal(err)
+	}
+	for _, u := range defs.Users {
+		if u.PasswordHash != passwordHash(u.Name, demoPassword(u.Name)) {
+			t.Errorf("the course's definitions: %s has not its demo password", u.Name)
+		}
 	}
 	if src := c.Services["rabbitmq"].Volumes[0].Source; src != "./docker-compose-dev.definitions.json" {
 		t.Errorf("the broker loads %s; want ./docker-compose-dev.definitions.json", src)
@@ -204,6 +249,7 @@ func TestComposeFileElsewhere(t *testing.T) {
 }
 
 type composeFile struct {
+	Name     string             `yaml:"name"`
 	Services map[string]service `yaml:"services"`
 	Volumes  map[string]any     `yaml:"volumes"`
 }
@@ -211,6 +257,7 @@ type composeFile struct {
 type service struct {
 	Image       string `yaml:"image"`
 	Hostname    string `yaml:"hostname"`
+	User        string `yaml:"user"`
 	Build       struct{ Context, Dockerfile string }
 	Environment map[string]string `yaml:"environment"`
 	Volumes     []mount           `yaml:"volumes"`
@@ -301,17 +348,17 @@ func TestComposeFile(t *testing.T) {
 		dependency, condition string
 	}{
 		{"docker-compose.yaml", map[string][]string{
-			"rabbitmq": {"127.0.0.1:${AMQP_PORT:-5672}:5672", "127.0.0.1:${MANAGEMENT_PORT:-15672}:15672"},
+			"rabbitmq": {"127.0.0.1:${AMQP_PORT:-5671}:5671", "127.0.0.1:${MANAGEMENT_PORT:-15671}:15671"},
 		}, "rabbitmq", "service_healthy"},
 		{"docker-compose.cluster.yaml", map[string][]string{
-			"rabbitmq-1": {"127.0.0.1:${AMQP_PORT:-5672}:5672", "127.0.0.1:${MANAGEMENT_PORT:-15672}:15672"},
-			"rabbitmq-2": {"127.0.0.1:${AMQP_PORT_2:-5673}:5672", "127.0.0.1:${MANAGEMENT_PORT_2:-15673}:15672"},
-			"rabbitmq-3": {"127.0.0.1:${AMQP_PORT_3:-5674}:5672", "127.0.0.1:${MANAGEMENT_PORT_3:-15674}:15672"},
+			"rabbitmq-1": {"127.0.0.1:${AMQP_PORT:-5671}:5671", "127.0.0.1:${MANAGEMENT_PORT:-15671}:15671"},
+			"rabbitmq-2": {"127.0.0.1:${AMQP_PORT_2:-5681}:5671", "127.0.0.1:${MANAGEMENT_PORT_2:-15681}:15671"},
+			"rabbitmq-3": {"127.0.0.1:${AMQP_PORT_3:-5691}:5671", "127.0.0.1:${MANAGEMENT_PORT_3:-15691}:15671"},
 		}, "rabbitmq-ready", "service_completed_successfully"},
 		{"docker-compose.replicas.yaml", map[string][]string{
-			"rabbitmq-1": {"127.0.0.1:${AMQP_PORT:-5672}:5672", "127.0.0.1:${MANAGEMENT_PORT:-15672}:15672"},
-			"rabbitmq-2": {"127.0.0.1:${AMQP_PORT_2:-5673}:5672", "127.0.0.1:${MANAGEMENT_PORT_2:-15673}:15672"},
-			"rabbitmq-3": {"127.0.0.1:${AMQP_PORT_3:-5674}:5672", "127.0.0.1:${MANAGEMENT_PORT_3:-15674}:15672"},
+			"rabbitmq-1": {"127.0.0.1:${AMQP_PORT:-5671}:5671", "127.0.0.1:${MANAGEMENT_PORT:-15671}:15671"},
+			"rabbitmq-2": {"127.0.0.1:${AMQP_PORT_2:-5681}:5671", "127.0.0.1:${MANAGEMENT_PORT_2:-15681}:15671"},
+			"rabbitmq-3": {"127.0.0.1:${AMQP_PORT_3:-5691}:5671", "127.0.0.1:${MANAGEMENT_PORT_3:-15691}:15671"},
 		}, "rabbitmq-ready", "service_completed_successfully"},
 	} {
 		t.Run(tc.file, func(t *testing.T) {
@@ -332,7 +379,7 @@ func TestComposeFile(t *testing.T) {
 			agencies := 0
 			var lotteries []string
 			for name, s := range c.Services {
-				if _, broker := tc.ports[name]; broker || name == "rabbitmq-ready" {
+				if _, broker := tc.ports[name]; broker || name == "rabbitmq-ready" || name == "tls-keys" {
 					continue
 				}
 				program := "lottery"
@@ -348,6 +395,7 @@ func TestComposeFile(t *testing.T) {
 				}
 				checkBrokerURLs(t, name, s.Environment["AMQP_URL"], hosts)
 			}
+			checkTLS(t, c, slices.Collect(maps.Keys(tc.ports)))
 			for name, s := range c.Services {
 				for _, v := range s.Volumes {
 					checkMount(t, name, v, c)
@@ -391,8 +439,8 @@ func checkLotteries(t *testing.T, c composeFile, lotteries []string, agencies in
 		if r := strings.TrimPrefix(name, "lottery-"); replicas != "" && s.Environment["LOTTERY_REPLICA"] != r {
 			t.Errorf("%s: LOTTERY_REPLICA %q; want %q", name, s.Environment["LOTTERY_REPLICA"], r)
 		}
-		if !strings.Contains(s.Environment["AMQP_URL"], "amqp://"+name+":") {
-			t.Errorf("%s does not log in as its own user %s: %s", name, name, s.Environment["AMQP_URL"])
+		if cert := s.Environment["AMQP_CERT_FILE"]; cert != "/tls/"+name+"/cert.pem" {
+			t.Errorf("%s does not log in as its own user %s: its certificate is %q", name, name, cert)
 		}
 		if v := s.Volumes[len(s.Volumes)-1]; v.Type != "volume" || v.Source != name+"-data" || v.Target != "/data" {
 			t.Errorf("%s keeps its data in %+v; want its own volume %s-data", name, v, name)
@@ -442,7 +490,7 @@ func checkCluster(t *testing.T, c composeFile, hosts []string) {
 		peers = append(peers, "rabbit@"+h)
 		for _, v := range rmq.Volumes {
 			switch {
-			case v.Type == "volume":
+			case v.Type == "volume" && v.Source != "tls":
 				volumes[v.Source] = true
 			case v.Target == "/etc/rabbitmq/conf.d/91-cluster.conf":
 				b, err := os.ReadFile(filepath.Join(root, v.Source))
@@ -489,23 +537,21 @@ func checkCluster(t *testing.T, c composeFile, hosts []string) {
 }
 
 // checkBrokerURLs checks that a program's AMQP_URL names every broker node,
-// one complete URL each, as one user.
+// one complete amqps URL each, with no user.
 func checkBrokerURLs(t *testing.T, name, raw string, hosts []string) {
 	t.Helper()
 	var got []string
-	users := map[string]bool{}
 	for _, u := range broker.URLs(raw) {
-		m := regexp.MustCompile(`^amqp://([^:]+):\$\{[A-Z0-9_]+:-[^}]+\}@([^:/]+):5672/lottery$`).FindStringSubmatch(u)
+		m := regexp.MustCompile(`^amqps://([^:/@]+):5671/lottery$`).FindStringSubmatch(u)
 		if m == nil {
-			t.Errorf("%s: AMQP_URL holds %q; want amqp://user:${PASSWORD:-demo}@host:5672/lottery", name, u)
+			t.Errorf("%s: AMQP_URL holds %q; want amqps://host:5671/lottery, with no user: the certificate names it", name, u)
 			continue
 		}
-		users[m[1]] = true
-		got = append(got, m[2])
+		got = append(got, m[1])
 	}
 	slices.Sort(got)
-	if !slices.Equal(got, hosts) || len(users) != 1 {
-		t.Errorf("%s: AMQP_URL names hosts %q as users %v; want every broker node %q, as one user", name, got, keys(users), hosts)
+	if !slices.Equal(got, hosts) {
+		t.Errorf("%s: AMQP_URL names hosts %q; want every broker node %q", name, got, hosts)
 	}
 }
 
@@ -572,6 +618,12 @@ func checkMount(t *testing.T, svc string, v mount, c composeFile) {
 	}
 	if v.Bind.CreateHostPath == nil || *v.Bind.CreateHostPath {
 		t.Errorf("%s mounts %s without create_host_path: false: docker would make a missing file a directory", svc, v.Source)
+	}
+	if strings.HasPrefix(v.Source, "./.certs/") {
+		if !regexp.MustCompile(`^\./\.certs/(ca|broker|lottery(-[a-i])?|agency-\d+)(-key)?\.pem$`).MatchString(v.Source) || v.Source == "./.certs/ca-key.pem" {
+			t.Errorf("%s mounts %s, which make certs does not make or must not leave the host", svc, v.Source)
+		}
+		return
 	}
 	if strings.HasPrefix(v.Source, "./.data/") {
 		if !regexp.MustCompile(`^\./\.data/agency-\d+\.csv$`).MatchString(v.Source) {
@@ -640,7 +692,7 @@ func TestDockerignoreNamesEveryPackageTheImagesBuild(t *testing.T) {
 // TestReplicaUsersReadOnlyTheirOwnQueues: each replica's user may read its
 // own two queues and nothing else, and declares nothing.
 func TestReplicaUsersReadOnlyTheirOwnQueues(t *testing.T) {
-	d := newDeployment(2, []string{"a", "b"})
+	d := newDeployment(2, []string{"a", "b"}, true)
 	queues := []string{"lottery.a.bets", "lottery.a.requests", "lottery.b.bets", "lottery.b.requests", "lottery.bets", "agency.1.winners", "dead-letter"}
 	for _, r := range []string{"a", "b"} {
 		i := slices.IndexFunc(d.users, func(u user) bool { return u.name == "lottery-"+r })
@@ -676,4 +728,74 @@ func TestImagePinnedWhereTheDeliveryLimitCountsReturns(t *testing.T) {
 	if major != 3 && !(major == 4 && minor <= 2) {
 		t.Errorf("RabbitMQImage is %s; from 4.3 a returned delivery no longer counts towards the delivery limit, which the lottery's bound on an undecodable message rests on (see the README)", RabbitMQImage)
 	}
+}
+
+// checkTLS checks how the keys reach their processes: tls-keys installs,
+// from .certs/, a certificate and key for every broker node and program,
+// each key owned by the user its service runs as, one user per agency; the
+// authority's key never enters a container; every broker node and program
+// mounts the volume tls read-only and names its own files.
+func checkTLS(t *testing.T, c composeFile, brokers []string) {
+	t.Helper()
+	keysTo := map[string]string{} // identity: the user that reads its key
+	for _, pair := range strings.Fields(c.Services["tls-keys"].Environment["IDENTITIES"]) {
+		name, owner, _ := strings.Cut(pair, ":")
+		keysTo[name] = owner
+	}
+	mounted := map[string]bool{}
+	for _, v := range c.Services["tls-keys"].Volumes {
+		mounted[v.Source] = true
+	}
+	for name := range keysTo {
+		for _, f := range []string{name + ".pem", name + "-key.pem"} {
+			if !mounted["./.certs/"+f] {
+				t.Errorf("tls-keys does not mount .certs/%s", f)
+			}
+		}
+	}
+	if keysTo["broker"] != "rabbitmq" {
+		t.Errorf("the broker's key goes to %q; want the user rabbitmq, that the broker runs as", keysTo["broker"])
+	}
+	for _, b := range brokers {
+		if c.Services[b].DependsOn["tls-keys"].Condition != "service_completed_successfully" {
+			t.Errorf("%s does not wait for tls-keys to finish", b)
+		}
+	}
+	owners := map[string]string{}
+	for name, s := range c.Services {
+		for _, v := range s.Volumes {
+			if v.Source == "./.certs/ca-key.pem" {
+				t.Errorf("%s mounts the authority's key", name)
+			}
+		}
+		cert, ok := s.Environment["AMQP_CERT_FILE"]
+		if !ok {
+			continue
+		}
+		identity := strings.TrimSuffix(strings.TrimPrefix(cert, "/tls/"), "/cert.pem")
+		uid := strings.Split(s.User, ":")[0]
+		if uid == "" {
+			uid = strconv.Itoa(ProgramUID) // the image's USER
+		}
+		if keysTo[identity] != uid || s.Environment["AMQP_KEY_FILE"] != "/tls/"+identity+"/key.pem" || s.Environment["AMQP_CA_FILE"] != "/tls/ca.pem" {
+			t.Errorf("%s runs as %s with certificate %s, key %s, authority %s; its key goes to %q",
+				name, uid, cert, s.Environment["AMQP_KEY_FILE"], s.Environment["AMQP_CA_FILE"], keysTo[identity])
+		}
+		if other, taken := owners[uid]; taken && strings.HasPrefix(name, "agency") {
+			t.Errorf("%s and %s both run as %s: one could read the other's key", name, other, uid)
+		}
+		owners[uid] = name
+		if !slices.Contains(s.Volumes, mount{Type: "volume", Source: "tls", Target: "/tls", ReadOnly: true}) {
+			t.Errorf("%s does not mount the volume tls read-only at /tls", name)
+		}
+	}
+}
+
+func fileBytes(t *testing.T, path string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }

@@ -69,7 +69,7 @@ func (d deployment) definitions(env envFile) ([]byte, error) {
 	t := broker.ForFirst(d.agencies, d.replicas...)
 	defs := definitions{Vhosts: []defVhost{{Vhost}}}
 	for _, u := range d.users {
-		defs.Users = append(defs.Users, defUser{u.name, passwordHash(u.name, u.password(env)), "rabbit_password_hashing_sha256", u.tags})
+		defs.Users = append(defs.Users, defUser{u.name, d.passwordHash(u, env), "rabbit_password_hashing_sha256", u.tags})
 		defs.Permissions = append(defs.Permissions, defPermission{u.name, Vhost, u.configure, u.write, u.read})
 	}
 	for _, e := range t.Exchanges {

@@ -7,9 +7,13 @@
 //	compose -agencies 5 -cluster          # docker-compose.cluster.yaml: three broker nodes
 //	compose -agencies 5 -replicas 2       # docker-compose.replicas.yaml and definitions.replicas.json:
 //	                                      # the cluster, with lottery replicas a and b
-//	compose -agencies 5 -new-passwords    # new random passwords into .env first
-//	compose -agencies 3 -compose dev.yaml -agency-config client/config.yaml
+//	compose -agencies 5 -new-passwords    # a new admin password and Erlang cookie into .env first
+//	compose -agencies 3 -compose dev.yaml -agency-config client/config.yaml -course
 //	                                      # dev.yaml and dev.definitions.json (generar-compose.sh)
+//
+// Every deployment speaks only TLS, with the certificates of make certs, and
+// its programs log in by certificate; only the course's file (-course)
+// speaks plain AMQP, inside its own compose network with no host port.
 //
 // It also makes sure that .env, which docker compose reads, names the host
 // ports (with their defaults), and with -new-passwords it rewrites only the
@@ -41,7 +45,8 @@ func main() {
 	flag.StringVar(&o.definitions, "definitions", "", "the broker definitions to write (default: definitions.json beside docker-compose.yaml, <name>.definitions.json beside any other compose file)")
 	flag.StringVar(&o.agencyConfig, "agency-config", "config/agency.env", "the agencies' CONFIG_FILE, from the repository root: KEY=VALUE lines or the course's config.yaml")
 	flag.StringVar(&o.env, "env", ".env", "the deployment's settings that docker compose reads: host ports and passwords")
-	flag.BoolVar(&o.newPasswords, "new-passwords", false, "write new random passwords into the -env file first")
+	flag.BoolVar(&o.newPasswords, "new-passwords", false, "write a new random admin password and Erlang cookie into the -env file first")
+	flag.BoolVar(&o.course, "course", false, "the course's file: plain AMQP in a network of its own, no host port, programs with demo passwords")
 	flag.Parse()
 	if err := run(o); err != nil {
 		fmt.Fprintln(os.Stderr, "action: compose | result: fail | error:", err)
@@ -58,6 +63,7 @@ type options struct {
 	newPasswords bool
 	cluster      bool
 	replicas     int
+	course       bool // plain AMQP, no host port: the file generar-compose.sh writes
 }
 
 // The committed compose files: on a single broker node, on the cluster, and
@@ -108,14 +114,20 @@ func run(o options) error {
 	}
 	replicas := broker.ReplicaNames(o.replicas)
 	o.cluster = o.cluster || len(replicas) > 0 // replicas run on the cluster
-	d := newDeployment(o.agencies, replicas)
+	if o.course && o.cluster {
+		return fmt.Errorf("-course runs one broker node: not with -cluster or -replicas")
+	}
+	d := newDeployment(o.agencies, replicas, !o.course)
 	env, err := readEnvFile(o.env)
 	if err != nil {
 		return err
 	}
-	ports := hostPorts
-	if o.cluster {
+	var ports []setting // the course's file publishes none
+	switch {
+	case o.cluster:
 		ports = slices.Concat(hostPorts, clusterHostPorts)
+	case !o.course:
+		ports = hostPorts
 	}
 	changed := env.setDefaults(ports)
 	if o.newPasswords {
@@ -162,6 +174,7 @@ func run(o options) error {
 		Regenerate:   regenerate,
 		Cluster:      o.cluster,
 		Replicas:     replicas,
+		TLS:          !o.course,
 	})
 	if err := os.WriteFile(defsPath, defs, 0o644); err != nil {
 		return err
@@ -196,22 +209,22 @@ const Vhost = "lottery"
 // hostPorts are the ports the broker publishes on 127.0.0.1, with their
 // defaults: the settings docker compose takes from .env.
 var hostPorts = []setting{
-	{"AMQP_PORT", "5672", "AMQP, for the programs and tests outside the stack"},
-	{"MANAGEMENT_PORT", "15672", "the management UI and HTTP API"},
+	{"AMQP_PORT", "5671", "AMQP over TLS, for the programs and tests outside the stack"},
+	{"MANAGEMENT_PORT", "15671", "the management UI and HTTP API, over HTTPS"},
 }
 
 // clusterHostPorts are the cluster's other two nodes' ports.
 var clusterHostPorts = []setting{
-	{"AMQP_PORT_2", "5673", "AMQP of the cluster's second node"},
-	{"MANAGEMENT_PORT_2", "15673", "the management UI of the cluster's second node"},
-	{"AMQP_PORT_3", "5674", "AMQP of the cluster's third node"},
-	{"MANAGEMENT_PORT_3", "15674", "the management UI of the cluster's third node"},
+	{"AMQP_PORT_2", "5681", "AMQP over TLS of the cluster's second node"},
+	{"MANAGEMENT_PORT_2", "15681", "the management UI of the cluster's second node"},
+	{"AMQP_PORT_3", "5691", "AMQP over TLS of the cluster's third node"},
+	{"MANAGEMENT_PORT_3", "15691", "the management UI of the cluster's third node"},
 }
 
 // user is a broker user of the deployment.
 type user struct {
 	name      string
-	envVar    string // its password's variable in .env
+	envVar    string // its password's variable in .env; "" for a program
 	tags      []string
 	configure string
 	write     string
@@ -222,6 +235,7 @@ type deployment struct {
 	agencies int
 	replicas []string
 	users    []user
+	tls      bool // programs log in by certificate, and have no password
 }
 
 // newDeployment lists the users: an administrator for the management UI,
@@ -229,18 +243,20 @@ type deployment struct {
 // one user per agency, each with least privilege. Regexes are anchored;
 // nobody may configure (declare, delete, bind) anything but the
 // administrator, and nobody but the administrator may use amq.default.
-func newDeployment(agencies int, replicas []string) deployment {
-	d := deployment{agencies: agencies, replicas: replicas, users: []user{
+// With tls, the programs' users have no password: they log in by
+// certificate, whose common name names the user.
+func newDeployment(agencies int, replicas []string, tls bool) deployment {
+	d := deployment{agencies: agencies, replicas: replicas, tls: tls, users: []user{
 		{name: "admin", envVar: "ADMIN_PASSWORD", tags: []string{"administrator"}, configure: ".*", write: ".*", read: ".*"},
 	}}
 	for _, l := range lotteries(replicas) {
 		queues := regexp.QuoteMeta(strings.TrimSuffix(broker.BetsQueueOf(l.Replica), ".bets")) + `\.(bets|requests)`
-		d.users = append(d.users, user{name: l.User(), envVar: l.PasswordVar, tags: []string{}, configure: "^$",
+		d.users = append(d.users, user{name: l.User(), tags: []string{}, configure: "^$",
 			write: `^(winners|dead-letter)$`, read: "^" + queues + "$"})
 	}
 	for id := 1; id <= agencies; id++ {
 		d.users = append(d.users, user{
-			name: fmt.Sprintf("agency-%d", id), envVar: fmt.Sprintf("AGENCY_%d_PASSWORD", id), tags: []string{},
+			name: fmt.Sprintf("agency-%d", id), tags: []string{},
 			configure: "^$", write: `^(bets|requests)$`, read: fmt.Sprintf(`^agency\.%d\.winners$`, id),
 		})
 	}
@@ -250,20 +266,27 @@ func newDeployment(agencies int, replicas []string) deployment {
 // demoPassword is the committed password of a user: for demos only.
 func demoPassword(name string) string { return name + "-demo" }
 
-// password is the user's password: from .env, else the demo one.
-func (u user) password(env envFile) string {
-	if p, _ := env.get(u.envVar); p != "" {
-		return p
+// passwordHash is the user's password_hash in the definitions: of its
+// password from .env, else of the demo one; empty for a program that logs
+// in by certificate, which no password opens.
+func (d deployment) passwordHash(u user, env envFile) string {
+	if u.envVar == "" && d.tls {
+		return ""
 	}
-	return demoPassword(u.name)
+	if p, _ := env.get(u.envVar); p != "" && u.envVar != "" {
+		return passwordHash(u.name, p)
+	}
+	return passwordHash(u.name, demoPassword(u.name))
 }
 
-// newPasswords sets a new random password for every user in env, and a new
-// Erlang cookie for the cluster's nodes.
+// newPasswords sets a new random password for every user that has one in
+// env (the people's), and a new Erlang cookie for the cluster's nodes.
 func (d deployment) newPasswords(env *envFile) error {
 	vars := []string{"ERLANG_COOKIE"}
 	for _, u := range d.users {
-		vars = append(vars, u.envVar)
+		if u.envVar != "" {
+			vars = append(vars, u.envVar)
+		}
 	}
 	for _, v := range vars {
 		buf := make([]byte, 18)

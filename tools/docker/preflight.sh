@@ -33,11 +33,11 @@ listening() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
 ports() {
   local service name port inside published
-  local specs=(rabbitmq:AMQP_PORT:5672:5672 rabbitmq:MANAGEMENT_PORT:15672:15672)
+  local specs=(rabbitmq:AMQP_PORT:5671:5671 rabbitmq:MANAGEMENT_PORT:15671:15671)
   if [ "${CLUSTER:-}" = 1 ]; then
-    specs=(rabbitmq-1:AMQP_PORT:5672:5672 rabbitmq-1:MANAGEMENT_PORT:15672:15672
-      rabbitmq-2:AMQP_PORT_2:5673:5672 rabbitmq-2:MANAGEMENT_PORT_2:15673:15672
-      rabbitmq-3:AMQP_PORT_3:5674:5672 rabbitmq-3:MANAGEMENT_PORT_3:15674:15672)
+    specs=(rabbitmq-1:AMQP_PORT:5671:5671 rabbitmq-1:MANAGEMENT_PORT:15671:15671
+      rabbitmq-2:AMQP_PORT_2:5681:5671 rabbitmq-2:MANAGEMENT_PORT_2:15681:15671
+      rabbitmq-3:AMQP_PORT_3:5691:5671 rabbitmq-3:MANAGEMENT_PORT_3:15691:15671)
   fi
   for spec in "${specs[@]}"; do
     IFS=: read -r service name port inside <<<"$spec"
@@ -46,7 +46,7 @@ ports() {
     published=$(docker compose port "$service" "$inside" 2>/dev/null || true)
     [ "$published" = "127.0.0.1:$port" ] && continue
     if listening "$port"; then
-      fail docker_compose_up "127.0.0.1:$port, $service's $name, is in use by another program (make demo and make test start a RabbitMQ on 5672 and 15672): set $name to a free port in .env, or stop what listens there; nothing was started"
+      fail docker_compose_up "127.0.0.1:$port, $service's $name, is in use by another program: set $name to a free port in .env, or stop what listens there; nothing was started"
     fi
   done
 }
@@ -62,15 +62,16 @@ stopped() {
   fi
 }
 
-# queues asks the broker's management API for the vhost's queues: a volume
-# made by a version whose queues were classic keeps them so (an import never
-# converts a queue, and the programs' passive check cannot see a type).
+# queues asks the broker's management API, over HTTPS with the deployment's
+# authority, for the vhost's queues: a volume made by a version whose queues
+# were classic keeps them so (an import never converts a queue, and the
+# programs' passive check cannot see a type).
 queues() {
   local port password json classic
-  port=$(setting MANAGEMENT_PORT 15672)
+  port=$(setting MANAGEMENT_PORT 15671)
   password=$(setting ADMIN_PASSWORD admin-demo)
-  json=$(curl -fsS -u "admin:$password" "http://127.0.0.1:$port/api/queues/lottery?columns=name,type") ||
-    fail docker_compose_up "the broker's management API at 127.0.0.1:$port did not answer the admin user: see make docker-compose-logs"
+  json=$(curl -fsS --cacert .certs/ca.pem -u "admin:$password" "https://127.0.0.1:$port/api/queues/lottery?columns=name,type") ||
+    fail docker_compose_up "the broker's management API at https://127.0.0.1:$port did not answer the admin user: see make docker-compose-logs"
   classic=$(tr '}' '\n' <<<"$json" | sed -nE '/"type":"classic"/s/.*"name":"([^"]+)".*/\1/p' | paste -sd, -)
   if [ -n "$classic" ]; then
     fail docker_compose_up "the broker's data (its volume) holds classic queues made by an earlier version ($classic), which this version needs as quorum queues and RabbitMQ cannot convert: start a new draw with make reset, then make docker-compose-up; only the broker was started"
