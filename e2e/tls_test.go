@@ -10,6 +10,7 @@ import (
 	"crypto/x509/pkix"
 	"encoding/pem"
 	"math/big"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -19,6 +20,7 @@ import (
 	"time"
 
 	"github.com/loteria-nacional/pipeline/internal/brokertest"
+	"github.com/loteria-nacional/pipeline/internal/rabbitapi"
 )
 
 // certs makes a certificate authority and the deployment's certificates
@@ -75,23 +77,55 @@ func tlsEnv(dir, user string) []string {
 		"AMQP_CERT_FILE=" + filepath.Join(dir, user+".pem"), "AMQP_KEY_FILE=" + filepath.Join(dir, user+"-key.pem")}
 }
 
-// TestPipelineOverTLS runs the whole pipeline over amqps:// on a private
-// node with TLS, every program logging in with its certificate, the
-// lottery knowing agencies by the user RabbitMQ checks; then clients the
-// broker must refuse, and a program that must refuse the broker. Each
-// refusal is one clear line and exit 1, at once.
-func TestPipelineOverTLS(t *testing.T) {
+// tlsBroker is the TLS tests' broker, and the folder of the certificates
+// (lottery, agencies 1 and 2, and the authority's) it trusts: the RabbitMQ
+// 4.x container that make test-rabbitmq4 starts for them (TLS_TEST_CERTS,
+// TLS_TEST_PORT, TLS_TEST_API), or else a private node of the local
+// RabbitMQ. Each user is made with no password and every permission on the
+// vhost "/": it logs in by certificate.
+func tlsBroker(t *testing.T, users ...string) (string, int) {
+	t.Helper()
+	if dir := os.Getenv("TLS_TEST_CERTS"); dir != "" {
+		port, err := strconv.Atoi(os.Getenv("TLS_TEST_PORT"))
+		if err != nil {
+			t.Fatalf("TLS_TEST_CERTS is set, and TLS_TEST_PORT is %q: %v", os.Getenv("TLS_TEST_PORT"), err)
+		}
+		api, err := rabbitapi.For(os.Getenv("TLS_TEST_API"), "amqp://guest:guest@127.0.0.1/")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, u := range users {
+			if _, err := api.Do(http.MethodPut, "/api/users/"+u, `{"password_hash":"","tags":""}`); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := api.Do(http.MethodPut, "/api/permissions/%2F/"+u, `{"configure":".*","write":".*","read":".*"}`); err != nil {
+				t.Fatal(err)
+			}
+		}
+		t.Logf("the TLS broker: 127.0.0.1:%d, certificates in %s", port, dir)
+		return dir, port
+	}
 	dir := certs(t, 2)
 	node, port := brokertest.StartTLSNode(t, filepath.Join(dir, "ca.pem"), filepath.Join(dir, "broker.pem"), filepath.Join(dir, "broker-key.pem"))
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	for _, user := range []string{"lottery", "agency-1", "agency-2"} {
+	for _, user := range users {
 		for _, args := range [][]string{{"add_user", user, "unused"}, {"clear_password", user}, {"set_permissions", "-p", "/", user, ".*", ".*", ".*"}} {
 			if _, err := node.Ctl(ctx, args...); err != nil {
 				t.Fatal(err)
 			}
 		}
 	}
+	return dir, port
+}
+
+// TestPipelineOverTLS runs the whole pipeline over amqps:// on a private
+// node with TLS, every program logging in with its certificate, the
+// lottery knowing agencies by the user RabbitMQ checks; then clients the
+// broker must refuse, and a program that must refuse the broker. Each
+// refusal is one clear line and exit 1, at once.
+func TestPipelineOverTLS(t *testing.T) {
+	dir, port := tlsBroker(t, "lottery", "agency-1", "agency-2")
 	w := &world{t: t, url: "amqps://127.0.0.1:" + strconv.Itoa(port) + "/", dir: t.TempDir()}
 	defer w.dump()
 	winners := []int{2, 1}

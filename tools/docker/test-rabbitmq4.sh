@@ -26,5 +26,37 @@ done
 version=$(curl -fsS -u guest:guest "http://127.0.0.1:$api_port/api/overview" | sed -nE 's/.*"rabbitmq_version":"([^"]+)".*/\1/p') ||
   { docker logs "$name" 2>&1 | tail -n 20 >&2; say fail "error: RabbitMQ in $image did not start"; exit 1; }
 say success "RabbitMQ $version ($image) at 127.0.0.1:$amqp_port, management API at :$api_port"
+
+# A second container of the image for the TLS tests: AMQP over TLS on 5671,
+# wanting client certificates of an authority that tools/certs makes for
+# this run, and logging their holders in by common name, as the compose
+# brokers do; its plain listeners stay, for the tests' own set-up.
+certs=$(mktemp -d)
+tls_name=$name-tls
+trap 'docker stop "$name" "$tls_name" >/dev/null 2>&1 || true; rm -rf "$certs"' EXIT
+go run ./tools/certs -out "$certs" -agencies 2 >/dev/null
+# What the container mounts: the throwaway authority's broker files,
+# readable by the container's user rabbitmq, and its configuration.
+mkdir -m 0755 "$certs/server"
+cp "$certs/ca.pem" "$certs/broker.pem" "$certs/broker-key.pem" "$certs/server/"
+printf '%s\n' 'listeners.ssl.default = 5671' \
+  'ssl_options.cacertfile = /certs/ca.pem' 'ssl_options.certfile = /certs/broker.pem' 'ssl_options.keyfile = /certs/broker-key.pem' \
+  'ssl_options.verify = verify_peer' 'ssl_options.fail_if_no_peer_cert = true' \
+  'auth_mechanisms.1 = EXTERNAL' 'auth_mechanisms.2 = PLAIN' 'ssl_cert_login_from = common_name' >"$certs/server/tls.conf"
+chmod 0644 "$certs/server/"*
+docker run -d --rm --name "$tls_name" --hostname "$tls_name" -p 127.0.0.1::5671 -p 127.0.0.1::15672 \
+  -v "$certs/server:/certs:ro" -v "$certs/server/tls.conf:/etc/rabbitmq/conf.d/90-tls.conf:ro" \
+  -v "$PWD/config/enabled_plugins:/etc/rabbitmq/enabled_plugins:ro" "$image" >/dev/null
+tls_port=$(docker port "$tls_name" 5671 | sed -n 's/^127.0.0.1://p' | head -n 1)
+tls_api_port=$(docker port "$tls_name" 15672 | sed -n 's/^127.0.0.1://p' | head -n 1)
+for _ in $(seq 1 120); do
+  curl -fsS -u guest:guest "http://127.0.0.1:$tls_api_port/api/overview" -o /dev/null 2>/dev/null && break
+  sleep 1
+done
+curl -fsS -u guest:guest "http://127.0.0.1:$tls_api_port/api/overview" -o /dev/null ||
+  { docker logs "$tls_name" 2>&1 | tail -n 20 >&2; say fail "error: RabbitMQ with TLS in $image did not start"; exit 1; }
+say success "RabbitMQ $version with TLS at 127.0.0.1:$tls_port, management API at :$tls_api_port"
+
 AMQP_URL="amqp://guest:guest@127.0.0.1:$amqp_port/" RABBITMQ_API="http://127.0.0.1:$api_port" \
+  TLS_TEST_CERTS="$certs" TLS_TEST_PORT="$tls_port" TLS_TEST_API="http://127.0.0.1:$tls_api_port" \
   go test -race -count=1 "$@" ./broker ./e2e
