@@ -5,7 +5,9 @@
 // consumer moving the same bytes in messages of the same size through the
 // same kind of queue, with the same confirm window and prefetch, and no
 // parsing or storage. Then it runs both again on a private three-node
-// cluster of the machine's RabbitMQ, for the cost of replication. It prints a table, writes it to bench-results/, and
+// cluster of the machine's RabbitMQ, for the cost of replication, and the
+// pipeline on a private node over plain AMQP and over TLS, for the cost of
+// TLS. It prints a table, writes it to bench-results/, and
 // draws bets stored over time as an SVG chart.
 package main
 
@@ -140,6 +142,9 @@ func run(o options) error {
 		return err
 	}
 	if r.cluster, err = runCluster(o, w); err != nil {
+		return err
+	}
+	if r.tls, err = runTLS(o, w); err != nil {
 		return err
 	}
 	for range max(o.runs, 1) {

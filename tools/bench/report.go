@@ -18,6 +18,7 @@ type results struct {
 	worst       *worstResult       // nil in the report's tests
 	undecodable *undecodableResult // nil in the report's tests
 	cluster     *clusterResult     // nil without a local RabbitMQ
+	tls         *tlsResult         // nil without a local RabbitMQ
 	replicas    []*pipelineResult  // with o.replicas lottery replicas on the single node; none unless asked
 }
 
@@ -94,6 +95,19 @@ func renderReport(o options, r results) string {
 			cbases = append(cbases, fmt.Sprintf("%.2f", cl.baseline[i].seconds))
 		}
 		row("every run on the cluster: pipeline end to end / baseline", "%s s / %s s", strings.Join(cruns, ", "), strings.Join(cbases, ", "))
+	}
+	if t := r.tls; t != nil {
+		tp := median(t.plain, func(p *pipelineResult) float64 { return p.totalSeconds })
+		ts := median(t.tls, func(p *pipelineResult) float64 { return p.totalSeconds })
+		row("TLS, on a private node: pipeline end to end over TLS (client certificates) / over plain AMQP", "%.2f s / %.2f s = %.0f %% of the plain time",
+			ts.totalSeconds, tp.totalSeconds, 100*ts.totalSeconds/tp.totalSeconds)
+		row("TLS: CPU seconds, broker / lottery / all agencies, over TLS (plain)", "%.2f / %.2f / %.2f (%.2f / %.2f / %.2f)",
+			ts.brokerCPU, ts.lotteryCPU, ts.agencyCPU, tp.brokerCPU, tp.lotteryCPU, tp.agencyCPU)
+		var truns []string
+		for i := range t.tls {
+			truns = append(truns, fmt.Sprintf("%.2f / %.2f", t.tls[i].totalSeconds, t.plain[i].totalSeconds))
+		}
+		row("every run on the private node: over TLS / plain", "%s s", strings.Join(truns, ", "))
 	}
 	if len(r.replicas) > 0 {
 		rp := median(r.replicas, func(p *pipelineResult) float64 { return p.totalSeconds })

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -25,16 +27,29 @@ import (
 type vhosts struct {
 	api     *rabbitapi.Client
 	amqpURL string
+	tls     *tlsAccess // the programs run over TLS, logging in by certificate; nil: plain AMQP
 }
 
 // fresh makes a new vhost and returns its AMQP URL and a function that
-// removes it.
+// removes it. Over TLS, the URL is the TLS port's, with no user, and every
+// certificate's user may use the vhost.
 func (v *vhosts) fresh(name string) (string, func(), error) {
 	amqpURL, err := v.api.NewVhost(v.amqpURL, name)
 	if err != nil {
 		return "", nil, fmt.Errorf("%w (run make broker)", err)
 	}
-	return amqpURL, func() { v.api.DeleteVhost(name) }, nil
+	drop := func() { v.api.DeleteVhost(name) }
+	if v.tls == nil {
+		return amqpURL, drop, nil
+	}
+	for _, u := range v.tls.users {
+		perm := "/api/permissions/" + url.PathEscape(name) + "/" + url.PathEscape(u)
+		if _, err := v.api.Do(http.MethodPut, perm, `{"configure":".*","write":".*","read":".*"}`); err != nil {
+			drop()
+			return "", nil, err
+		}
+	}
+	return fmt.Sprintf("amqps://127.0.0.1:%d/%s", v.tls.port, url.PathEscape(name)), drop, nil
 }
 
 // dial makes a fresh vhost named after name and connects to it, for a run
@@ -121,6 +136,9 @@ type workload struct {
 	bytes   int64 // CSV bytes of all batch bodies
 }
 
+// agencies is how many agencies the workload has: a file each.
+func (w workload) agencies() int { return len(w.files) }
+
 // measure counts the bets, batches and bytes of files.
 func measure(o options, files []string, name string) (workload, error) {
 	w := workload{name: name, files: files}
@@ -178,7 +196,7 @@ func runPipeline(o options, v *vhosts, w workload) (*pipelineResult, error) {
 	res := &pipelineResult{workload: w, winners: make([]float64, len(files))}
 	fmt.Printf("action: bench_pipeline | result: in_progress | corrida: %s | apuestas: %d\n", w.name, res.bets)
 
-	l := &launcher{bin: o.bin, amqpURL: amqpURL}
+	l := &launcher{bin: o.bin, amqpURL: amqpURL, tls: v.tls}
 	replicas := broker.ReplicaNames(o.replicas)
 	stored := make([]int, max(len(replicas), 1))
 	var lotteries []*launch.Process
@@ -201,6 +219,7 @@ func runPipeline(o options, v *vhosts, w workload) (*pipelineResult, error) {
 		}
 		ready := make(chan struct{})
 		var readyOnce sync.Once
+		env = append(env, l.tls.env("lottery")...)
 		lot, err := l.start("lottery", func(line string, at time.Time) {
 			switch {
 			case strings.Contains(line, "action: lottery_iniciado"):
@@ -279,6 +298,7 @@ func runPipeline(o options, v *vhosts, w workload) (*pipelineResult, error) {
 type launcher struct {
 	bin     string
 	amqpURL string
+	tls     *tlsAccess // nil: plain AMQP
 	mu      sync.Mutex
 }
 
@@ -301,10 +321,10 @@ func (l *launcher) start(prog string, onLine func(string, time.Time), env ...str
 func (l *launcher) startAgencies(o options, files []string, onLine func(i int, line string, at time.Time)) ([]*launch.Process, error) {
 	var agencies []*launch.Process
 	for i, f := range files {
-		a, err := l.start("agency", func(line string, at time.Time) { onLine(i, line, at) },
-			"CLI_ID="+strconv.Itoa(i+1), "CLI_DATA_FILE="+f,
-			"CLI_BATCH_MAXAMOUNT="+strconv.Itoa(o.batch), "CLI_CONFIRM_WINDOW="+strconv.Itoa(o.window),
-			"LOTTERY_REPLICAS="+strings.Join(broker.ReplicaNames(o.replicas), ","))
+		env := append([]string{"CLI_ID=" + strconv.Itoa(i+1), "CLI_DATA_FILE=" + f,
+			"CLI_BATCH_MAXAMOUNT=" + strconv.Itoa(o.batch), "CLI_CONFIRM_WINDOW=" + strconv.Itoa(o.window),
+			"LOTTERY_REPLICAS=" + strings.Join(broker.ReplicaNames(o.replicas), ",")}, l.tls.env("agency-"+strconv.Itoa(i+1))...)
+		a, err := l.start("agency", func(line string, at time.Time) { onLine(i, line, at) }, env...)
 		if err != nil {
 			for _, a := range agencies {
 				a.Cmd.Process.Kill()
