@@ -38,7 +38,11 @@ var composeTemplate = template.Must(template.New("compose").Funcs(template.FuncM
 # and the demo password admin-demo are used.
 {{- else}}
 # The course's file: plain AMQP inside its own compose network, which no host
-# port reaches; demo passwords.
+# port reaches; demo passwords. Containers are named as the course's (server,
+# client1 …) and keep their data in anonymous volumes: a restart keeps the
+# draw, and the first up after a down starts a new one. The programs start
+# at once and wait for the broker, as after an outage, so that they are
+# still running when the course's tests follow the logs.
 {{- end}}
 name: {{.Project}}
 
@@ -52,9 +56,8 @@ x-agency: &agency
   build:
     context: {{.Root}}
     dockerfile: agency/Dockerfile
-  image: lottery-agency:latest
-  depends_on:
-{{- .BrokerDependency 4}}
+  image: {{.Images}}-agency:latest
+{{- .BrokerDependency 2}}
   # An agency stops within a second of SIGTERM; confirmed batches stay sent.
   stop_grace_period: 15s
   # One that crashed comes back and resends what was not confirmed; one that
@@ -133,7 +136,7 @@ services:
 {{- end}}
 {{else}}
   rabbitmq:
-    image: {{.Image}}
+    image: {{if .TLS}}{{.Image}}{{else}}${RABBITMQ_IMAGE:-{{.Image}}}{{end}}
     # The broker's data is keyed by node name, so the hostname is fixed.
     hostname: rabbitmq
 {{- if .TLS}}
@@ -143,7 +146,7 @@ services:
 {{- end}}
     volumes:
 {{- .BrokerMounts 6}}
-      - {type: volume, source: rabbitmq-data, target: /var/lib/rabbitmq}
+      - {type: volume, {{if .TLS}}source: rabbitmq-data, {{end}}target: /var/lib/rabbitmq}
 {{- if .TLS}}
     ports:
       - "127.0.0.1:${AMQP_PORT:-5671}:5671"
@@ -156,9 +159,11 @@ services:
     build:
       context: {{$.Root}}
       dockerfile: lottery/Dockerfile
-    image: lottery-lottery:latest
-    depends_on:
-{{- $.BrokerDependency 6}}
+    image: {{$.Images}}-lottery:latest
+{{- if not $.TLS}}
+    container_name: server
+{{- end}}
+{{- $.BrokerDependency 4}}
     environment:
 {{- $.Connection 6 .User}}
       CONFIG_FILE: /config/lottery.env
@@ -178,7 +183,7 @@ services:
 {{- if $.TLS}}
       - {type: volume, source: tls, target: /tls, read_only: true}
 {{- end}}
-      - {type: volume, source: {{.Service}}-data, target: /data}
+      - {type: volume, {{if $.TLS}}source: {{.Service}}-data, {{end}}target: /data}
     # Above the lottery's drain deadline (LOTTERY_DRAIN_SECONDS, 10 s).
     stop_grace_period: 30s
     # Back after a crash or a reboot of the host, not after a stop.
@@ -186,6 +191,9 @@ services:
 {{end}}{{range .IDs}}
   agency{{.}}:
     <<: *agency
+{{- if not $.TLS}}
+    container_name: client{{.}}
+{{- end}}
 {{- if $.TLS}}
     # A user of its own, the only one that can read its key.
     user: "{{$.AgencyUID .}}:65532"
@@ -206,18 +214,18 @@ services:
       - {type: volume, source: tls, target: /tls, read_only: true}
 {{- end}}
 {{end}}
-volumes:
 {{- if .TLS}}
+volumes:
   tls:
 {{- end}}
 {{- if .Cluster}}{{range .Nodes}}
   rabbitmq-{{.}}-data:
-{{- end}}{{else}}
+{{- end}}{{else if .TLS}}
   rabbitmq-data:
 {{- end}}
-{{- range .Lotteries}}
+{{- if .TLS}}{{range .Lotteries}}
   {{.Service}}-data:
-{{- end}}
+{{- end}}{{end}}
 `))
 
 // composeView is what the template sees.
@@ -276,15 +284,29 @@ func (v composeView) Project() string {
 	return "lottery"
 }
 
-// BrokerDependency is the depends_on entry of a program, indented by
-// indent spaces: the broker healthy, or the cluster ready.
+// BrokerDependency is the depends_on of a program, indented by indent
+// spaces: the broker healthy, or the cluster ready. The course's programs
+// have none: they start at once and wait for the broker themselves.
 func (v composeView) BrokerDependency(indent int) string {
+	if !v.TLS {
+		return ""
+	}
 	service, condition := "rabbitmq", "service_healthy"
 	if v.Cluster {
 		service, condition = "rabbitmq-ready", "service_completed_successfully"
 	}
 	pad := strings.Repeat(" ", indent)
-	return fmt.Sprintf("\n%s%s:\n%s  condition: %s", pad, service, pad, condition)
+	return fmt.Sprintf("\n%sdepends_on:\n%s  %s:\n%s    condition: %s", pad, pad, service, pad, condition)
+}
+
+// Images is how the programs' images are named: lottery-lottery and
+// lottery-agency for every deployment, and names of its own for the
+// course's file, so that neither runs an image the other built.
+func (v composeView) Images() string {
+	if !v.TLS {
+		return "lottery-course"
+	}
+	return "lottery"
 }
 
 // BrokerHealth is a broker node's healthcheck, stop grace period and
