@@ -55,6 +55,7 @@ func TestCourseFile(t *testing.T) {
 		{100, [][]int{{0, 99}, {50}, {}}}, // after five: a new draw of three
 	} {
 		t.Run(fmt.Sprintf("ej7: %d clients get their winners", len(tc.winners)), func(t *testing.T) {
+			defer c.restartKeepsTheDraw(t)
 			c.beforeEach(t, len(tc.winners), 10)
 			for i, w := range tc.winners {
 				c.agencyFile(t, i+1, tc.bets, w)
@@ -72,6 +73,26 @@ func TestCourseFile(t *testing.T) {
 		})
 	}
 	c.down(t)
+}
+
+// restartKeepsTheDraw restarts the lottery's container, as a crash or a
+// reboot would, and checks that the lottery recovers the draw it made from
+// its volume, rather than wait for bets again.
+func (c *course) restartKeepsTheDraw(t *testing.T) {
+	t.Helper()
+	if t.Failed() {
+		return
+	}
+	c.must(t, "docker", "restart", "server")
+	for deadline := time.Now().Add(2 * time.Minute); ; time.Sleep(time.Second) {
+		out := c.must(t, "docker", "logs", "server")
+		if strings.Contains(out, "action: sorteo_recuperado") {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the lottery did not recover its draw within 2 minutes of docker restart:\n%s", out)
+		}
+	}
 }
 
 // course is a copy of the repository set up once as the README says for the
