@@ -144,8 +144,9 @@ func (s *stack) managementAPI(t *testing.T) {
 
 // onlyTLS checks that, on every broker node, nothing but TLS answers: inside
 // the node, the plain AMQP, HTTP and Prometheus ports are closed; from the
-// host, a plain AMQP client and plain HTTP get nowhere, and a certificate of
-// another authority is refused.
+// host, a plain AMQP client and plain HTTP get nowhere, a certificate of
+// another authority is refused, and the management API over HTTPS refuses
+// guest.
 func (s *stack) onlyTLS(t *testing.T) {
 	t.Helper()
 	for _, node := range s.brokerServices() {
@@ -158,6 +159,9 @@ func (s *stack) onlyTLS(t *testing.T) {
 				t.Errorf("%s: port %d open: %v; want %v", node, p.port, open, p.open)
 			}
 		}
+	}
+	if got := s.api(t, "guest", "guest", "/api/whoami"); got != 401 {
+		t.Errorf("the management API over HTTPS as guest: %d; want 401", got)
 	}
 	if c, err := amqp.Dial(fmt.Sprintf("amqp://guest:guest@127.0.0.1:%d/lottery", s.amqp)); err == nil {
 		c.Close()
