@@ -23,7 +23,10 @@ import (
 // importDefinitions loads definitions.json into the broker with its vhost
 // and users renamed to unique names (users are global to the broker),
 // removes them when the test ends, and returns the vhost and the prefix
-// added to every user name.
+// added to every user name. The programs' users, which have no password
+// there (they log in by certificate), get their demo passwords, for the
+// test's plain AMQP on the native broker; their permissions are as they
+// are.
 func importDefinitions(t *testing.T) (vhost, prefix string) {
 	t.Helper()
 	b, err := os.ReadFile("../definitions.json")
@@ -47,6 +50,10 @@ func importDefinitions(t *testing.T) (vhost, prefix string) {
 				it["vhost"] = vhost
 			}
 			if kind == "users" {
+				if it["password_hash"] == "" {
+					delete(it, "password_hash")
+					it["password"] = it["name"].(string) + "-demo"
+				}
 				it["name"] = prefix + it["name"].(string)
 				users = append(users, it["name"].(string))
 			}
