@@ -3,8 +3,14 @@
 # RABBITMQ_API, for the tests and the demo. If none answers it starts one:
 # the local rabbitmq-server (installing it from Debian's packages when it is
 # missing and we are root), else a rabbitmq container where docker works.
-# Otherwise it stops with a message that says how to get one.
+# Otherwise it stops with a message that says how to get one. A broker it
+# starts gets as many open files as this shell may give (at least 65536
+# where it can); then it asks the broker's management API for its limit and
+# says how many agencies it holds (tools/brokerlimit): a low limit is
+# reported, whoever started the broker, and one that cannot hold AGENCIES
+# agencies at once is a failure.
 set -euo pipefail
+cd "$(dirname "$0")/.."
 
 AMQP_URL=${AMQP_URL:-amqp://guest:guest@localhost:5672/}
 RABBITMQ_API=${RABBITMQ_API:-http://localhost:15672}
@@ -30,8 +36,13 @@ wait_for() { # what, command, seconds
   return 1
 }
 
+limit() {
+  ${GO:-go} run ./tools/brokerlimit -api "$RABBITMQ_API" -user "${RABBITMQ_USER:-guest}" -password "${RABBITMQ_PASS:-guest}" -agencies "${AGENCIES:-0}"
+}
+
 if amqp_up && api_up; then
   say success "amqp: $host:$port | api: $RABBITMQ_API"
+  limit
   exit 0
 fi
 
@@ -42,6 +53,8 @@ if ! amqp_up; then
   fi
   if command -v rabbitmq-server >/dev/null 2>&1; then
     say in_progress "starting the local rabbitmq-server"
+    # Open files for thousands of agencies: as many as this shell may give.
+    ulimit -n 1048576 2>/dev/null || ulimit -n "$(ulimit -Hn)"
     # Refusing any message body over the protocol's limit (broker.MaxMessageBytes).
     RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS="-rabbit max_message_size 1048576" rabbitmq-server -detached >/dev/null 2>&1 || true
     timeout 120 rabbitmqctl await_startup >/dev/null
@@ -62,3 +75,4 @@ if ! api_up && command -v rabbitmq-plugins >/dev/null 2>&1; then
 fi
 wait_for api api_up 120 || { say fail "error: the management API does not answer at $RABBITMQ_API: run rabbitmq-plugins enable rabbitmq_management"; exit 1; }
 say success "amqp: $host:$port | api: $RABBITMQ_API"
+limit

@@ -38,6 +38,13 @@ func StartNode(t testing.TB) *Node {
 	return startNode(t, "", nil)
 }
 
+// StartNodeWithFiles is StartNode with an open-file limit of files rather
+// than as many as this process may give, and the management API.
+func StartNodeWithFiles(t testing.TB, files int) *Node {
+	t.Helper()
+	return startNodeWith(t, rabbitnode.Options{Files: files, APIPort: FreePort(t)})
+}
+
 // StartTLSNode is StartNode with, besides its plain listener (for the
 // test's own set-up), a TLS listener at the port it returns that wants a
 // client certificate signed by caFile and logs its holder in (EXTERNAL) as
@@ -45,20 +52,17 @@ func StartNode(t testing.TB) *Node {
 func StartTLSNode(t testing.TB, caFile, certFile, keyFile string) (*Node, int) {
 	t.Helper()
 	port := FreePort(t)
-	conf := fmt.Sprintf(`listeners.ssl.default = 127.0.0.1:%d
-ssl_options.cacertfile = %s
-ssl_options.certfile = %s
-ssl_options.keyfile = %s
-ssl_options.verify = verify_peer
-ssl_options.fail_if_no_peer_cert = true
-auth_mechanisms.1 = EXTERNAL
-auth_mechanisms.2 = PLAIN
-ssl_cert_login_from = common_name
-`, port, caFile, certFile, keyFile)
-	return startNode(t, conf, []string{"rabbitmq_auth_mechanism_ssl"}), port
+	return startNode(t, rabbitnode.TLSConf(port, caFile, certFile, keyFile), []string{rabbitnode.TLSPlugin}), port
 }
 
 func startNode(t testing.TB, conf string, plugins []string) *Node {
+	t.Helper()
+	return startNodeWith(t, rabbitnode.Options{ExtraConf: conf, Plugins: plugins})
+}
+
+// startNodeWith starts a private node with o's configuration, plugins and
+// open files, and its own name, folder and ports.
+func startNodeWith(t testing.TB, o rabbitnode.Options) *Node {
 	t.Helper()
 	if _, ok := rabbitnode.Installed(); !ok {
 		Missing(t, "rabbitmq-server is not installed here: tests of private nodes need a local install (`make broker` installs it)")
@@ -68,8 +72,10 @@ func startNode(t testing.TB, conf string, plugins []string) *Node {
 		Dir:       t.TempDir(),
 		AMQPPort:  FreePort(t),
 		DistPort:  FreePort(t),
-		ExtraConf: fmt.Sprintf("max_message_size = %d\n", broker.MaxMessageBytes) + conf,
-		Plugins:   plugins,
+		APIPort:   o.APIPort,
+		ExtraConf: fmt.Sprintf("max_message_size = %d\n", broker.MaxMessageBytes) + o.ExtraConf,
+		Plugins:   o.Plugins,
+		Files:     o.Files,
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -48,13 +48,15 @@ type Options struct {
 	APIPort   int      // the management API; 0: no management plugin
 	ExtraConf string   // more rabbitmq.conf lines
 	Plugins   []string // plugins to enable besides the management plugin
+	Files     int      // its open-file limit; 0: as many as this process may give
 }
 
 // Node is a RabbitMQ node run by this program.
 type Node struct {
-	Name string
-	URL  string // amqp://guest:guest@127.0.0.1:port/
-	API  string // http://127.0.0.1:port, or empty without the management plugin
+	Name  string
+	URL   string // amqp://guest:guest@127.0.0.1:port/
+	API   string // http://127.0.0.1:port, or empty without the management plugin
+	Files int    // its open-file limit (capacity.Check says what it holds)
 
 	dir  string
 	bin  string
@@ -74,7 +76,7 @@ func New(o Options) (*Node, error) {
 	}
 	conf := fmt.Sprintf("listeners.tcp.1 = 127.0.0.1:%d\nloopback_users = none\n", o.AMQPPort)
 	plugins := "[]."
-	n := &Node{Name: o.Name, URL: fmt.Sprintf("amqp://guest:guest@127.0.0.1:%d/", o.AMQPPort), dir: o.Dir, bin: bin}
+	n := &Node{Name: o.Name, URL: fmt.Sprintf("amqp://guest:guest@127.0.0.1:%d/", o.AMQPPort), Files: fileLimit(o.Files), dir: o.Dir, bin: bin}
 	if o.APIPort != 0 {
 		conf += fmt.Sprintf("management.tcp.ip = 127.0.0.1\nmanagement.tcp.port = %d\n", o.APIPort)
 		plugins = "[rabbitmq_management]."
@@ -116,7 +118,9 @@ func New(o Options) (*Node, error) {
 // up. With detach, the node outlives this program (make cluster); otherwise
 // it is this program's child.
 func (n *Node) Start(ctx context.Context, detach bool) error {
-	cmd := exec.Command(filepath.Join(n.bin, "rabbitmq-server"))
+	// Children get the open-file limit this process started with (Go raises
+	// its own), often 1,024: the shell sets the node's.
+	cmd := exec.Command("/bin/sh", "-c", `ulimit -n "$0" && exec "$@"`, strconv.Itoa(n.Files), filepath.Join(n.bin, "rabbitmq-server"))
 	cmd.Env = n.env
 	out, err := os.OpenFile(filepath.Join(n.dir, "server.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
@@ -283,6 +287,41 @@ func (n *Node) Leader(ctx context.Context, vhost, queue string) (string, error) 
 		}
 	}
 	return "", fmt.Errorf("queue %s of vhost %s: no leader in %q", queue, vhost, out)
+}
+
+// TLSPlugin is the plugin that logs a client in by its certificate.
+const TLSPlugin = "rabbitmq_auth_mechanism_ssl"
+
+// TLSConf is the rabbitmq.conf lines of a TLS listener on 127.0.0.1:port
+// that wants a client certificate signed by caFile and logs its holder in
+// (EXTERNAL, with TLSPlugin) as the user its common name names, PLAIN
+// besides; certFile and keyFile are the node's own.
+func TLSConf(port int, caFile, certFile, keyFile string) string {
+	return fmt.Sprintf(`listeners.ssl.default = 127.0.0.1:%d
+ssl_options.cacertfile = %s
+ssl_options.certfile = %s
+ssl_options.keyfile = %s
+ssl_options.verify = verify_peer
+ssl_options.fail_if_no_peer_cert = true
+auth_mechanisms.1 = EXTERNAL
+auth_mechanisms.2 = PLAIN
+ssl_cert_login_from = common_name
+`, port, caFile, certFile, keyFile)
+}
+
+// fileLimit is the open-file limit to start a node with: want, or as many
+// as this process may give (its hard limit, at most 2^20) when want is 0 or
+// more than that.
+func fileLimit(want int) int {
+	most := 1 << 20
+	var r syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &r); err == nil && r.Max < uint64(most) {
+		most = int(r.Max)
+	}
+	if want <= 0 || want > most {
+		return most
+	}
+	return want
 }
 
 // FreePorts are n distinct TCP ports on 127.0.0.1 that nothing listens on

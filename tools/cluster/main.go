@@ -24,6 +24,7 @@ import (
 	"time"
 
 	"github.com/loteria-nacional/pipeline/broker"
+	"github.com/loteria-nacional/pipeline/internal/capacity"
 	"github.com/loteria-nacional/pipeline/internal/rabbitnode"
 )
 
@@ -137,6 +138,8 @@ func up(ctx context.Context) error {
 			}
 		}
 		fmt.Printf("action: cluster_nodo | result: success | nodo: %s | amqp: %s | api: %s\n", n.Name, broker.Where(n.URL), n.API)
+		line, _ := capacity.Line(n.Name, n.Files)
+		fmt.Println(line)
 	}
 	fmt.Printf("AMQP_URL=%s\nRABBITMQ_API=%s\n", strings.Join(urls, ","), first.API)
 	return nil
