@@ -30,8 +30,8 @@ certs: ## A private certificate authority and TLS certificates in .certs/ (broke
 	$(GO) run ./tools/certs -out .certs -agencies $(AGENCIES) $(if $(filter-out 0 1,$(REPLICAS)),-replicas $(subst $(eval) ,$(comma),$(wordlist 1,$(REPLICAS),a b c d e f g h i)))
 
 .PHONY: broker
-broker: ## Make sure RabbitMQ and its management API answer (start or install it if not)
-	tools/ensure-broker.sh
+broker: ## Make sure RabbitMQ and its management API answer (start or install it if not), with open files for AGENCIES agencies
+	AGENCIES=$(AGENCIES) GO=$(GO) tools/ensure-broker.sh
 
 .PHONY: demo
 demo: data broker ## Run the lottery and the agencies natively on a fresh vhost; prints each agency's winners
@@ -61,14 +61,14 @@ test-faults: broker ## Fault-injection suite: random kills, SIGTERMs, failpoints
 	$(GO) test -race -tags faults -run TestFaults -count=1 -timeout 25m -v ./e2e 2>&1 | grep -v 'harness_test.go.*result: success' ; test $${PIPESTATUS[0]} -eq 0
 
 .PHONY: bench
-bench: build broker ## Benchmark the pipeline against a raw baseline (BENCH_BETS per agency, default 1000000; REPLICAS=2: two lottery replicas beside one); writes bench-results/
+bench: build broker ## Benchmark the pipeline against a raw baseline (BENCH_BETS per agency, default 1000000; REPLICAS=2: two lottery replicas beside one; BENCH_MANY agencies at once, default 1000); writes bench-results/
 	$(GO) build -o $(BIN)/ ./tools/bench ./tools/certs
-	$(BIN)/bench -agencies $(AGENCIES) -bets $(or $(BENCH_BETS),1000000) -replicas $(or $(REPLICAS),0)
+	$(BIN)/bench -agencies $(AGENCIES) -bets $(or $(BENCH_BETS),1000000) -replicas $(or $(REPLICAS),0) -many $(or $(BENCH_MANY),1000)
 	$(GO) test -run '^$$' -bench . -benchtime 500ms ./bet ./agency
 
 # Pinned, and fetched and built by go run: nothing to install.
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
-ALL_TAGS := failpoints,faults,compose,cluster,replicas,outage
+ALL_TAGS := failpoints,faults,compose,cluster,replicas,outage,thousand
 
 .PHONY: lint
 lint: ## go mod tidy -diff, gofmt, go vet and staticcheck, over the code of every build tag
@@ -122,9 +122,10 @@ docker-image: ## Build the lottery image and the one image every agency runs
 .PHONY: docker-compose-up
 docker-compose-up: compose certs data ## Start RabbitMQ (CLUSTER=1: three nodes; REPLICAS=2: and two lottery replicas), the lottery and AGENCIES agencies, all over TLS (writes the compose file, .certs and .data first, checks the host ports)
 	tools/docker/preflight.sh ports
+	AGENCIES=$(AGENCIES) tools/docker/preflight.sh files
 	docker compose build $(firstword $(LOTTERIES)) agency1
 	docker compose up -d --no-build --wait $(BROKERS)
-	tools/docker/preflight.sh queues
+	AGENCIES=$(AGENCIES) tools/docker/preflight.sh queues
 	docker compose up -d --no-build
 
 .PHONY: docker-compose-down
@@ -142,6 +143,10 @@ reset: ## Start a new draw: remove the stack's containers and its broker's and l
 .PHONY: test-outage
 test-outage: broker ## A broker outage of over three minutes mid-run, on a private node: waited out, nothing lost (OUTAGE_SECONDS)
 	$(GO) test -race -tags outage -run '^TestLongBrokerOutage$$' -count=1 -timeout 10m -v ./e2e 2>&1 | grep -v 'harness_test.go.*result: success' ; test $${PIPESTATUS[0]} -eq 0
+
+.PHONY: test-thousand
+test-thousand: broker ## 1,000 agencies of 100 bets at once on a private node with as many open files as the machine gives: every agency its winners, every bet once (THOUSAND_AGENCIES)
+	$(GO) test -race -tags thousand -run '^TestThousandAgencies$$' -count=1 -timeout 15m -v ./e2e 2>&1 | grep -v 'harness_test.go.*result: success' ; test $${PIPESTATUS[0]} -eq 0
 
 .PHONY: test-cluster
 test-cluster: broker ## Failover on private three-node clusters: a node lost mid-run, three ways

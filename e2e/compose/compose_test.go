@@ -38,6 +38,7 @@ func TestCompose(t *testing.T) {
 		{"make docker-image builds the agency image once", (*stack).buildsOnce},
 		{"up without the certificates or the data files fails and creates nothing", (*stack).missingData},
 		{"up with a host port in use says so and starts nothing", (*stack).portInUse},
+		{"a broker that cannot hold the agencies is refused before anything starts", (*stack).tooFewFiles},
 		{"five agencies get their winners", (*stack).fiveAgencies},
 		{"the broker and the lottery come back after a crash, the agencies stay done", (*stack).crashes},
 		{"only TLS answers; the management API takes the admin over HTTPS and refuses guest", (*stack).managementAPI},
@@ -117,8 +118,36 @@ func (s *stack) portInUse(t *testing.T) {
 	}
 }
 
+// tooFewFiles asks for 500 agencies of a broker given 1,024 open files,
+// which holds 412 at once: make docker-compose-up refuses before it builds
+// or starts anything.
+func (s *stack) tooFewFiles(t *testing.T) {
+	before, _ := filepath.Glob(filepath.Join(s.dir, ".data", "*.csv"))
+	defer func() { // its small data files go: the next steps generate their own
+		after, _ := filepath.Glob(filepath.Join(s.dir, ".data", "*.csv"))
+		for _, f := range after {
+			if !slices.Contains(before, f) {
+				os.Remove(f)
+			}
+		}
+	}()
+	out, err := s.make(t, 500, "docker-compose-up", "BROKER_FILES=1024", "BETS=10")
+	want := []string{"action: limite_archivos | result: fail", "holds 412 agencies at once with 1024 open files, and 500 are to run", "BROKER_FILES"}
+	if err == nil || !containsAll(out, want) {
+		t.Errorf("make docker-compose-up AGENCIES=500 with BROKER_FILES=1024: %v\n%s\nwant it refused, saying %q", err, out, want)
+	}
+	if cs := s.containers(t); len(cs) != 0 {
+		t.Errorf("containers after the refused up: %+v; want none", cs)
+	}
+}
+
 func (s *stack) fiveAgencies(t *testing.T) {
-	s.mustMake(t, 5, "docker-compose-up")
+	out := s.mustMake(t, 5, "docker-compose-up")
+	// The broker's open files, as the docker engine gives them, and the
+	// agencies they hold: said before and after it starts.
+	if n := strings.Count(out, "action: limite_archivos | result: "); n < 2 || strings.Contains(out, "limite_archivos | result: fail") {
+		t.Errorf("make docker-compose-up said %d times what the broker's open files hold; want it before and after the broker starts:\n%s", n, out)
+	}
 	s.checkRun(t, 5, newDraw)
 	if got, _ := os.ReadFile(filepath.Join(s.dir, ".data", "agency-3.csv")); !bytes.Equal(got, s.own) {
 		t.Errorf("after make docker-compose-up, .data/agency-3.csv holds %q; want the person's own %q", got, s.own)

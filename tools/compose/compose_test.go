@@ -18,6 +18,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/loteria-nacional/pipeline/broker"
+	"github.com/loteria-nacional/pipeline/internal/capacity"
 )
 
 var root, _ = filepath.Abs("../..")
@@ -269,6 +270,10 @@ type service struct {
 		Test []string `yaml:"test"`
 	} `yaml:"healthcheck"`
 	StopGracePeriod string `yaml:"stop_grace_period"`
+	Ulimits         map[string]struct {
+		Soft string `yaml:"soft"`
+		Hard string `yaml:"hard"`
+	} `yaml:"ulimits"`
 }
 
 // mount is a volume in compose's long syntax.
@@ -459,6 +464,9 @@ func checkBroker(t *testing.T, name string, rmq service, ports []string) {
 	}
 	if rmq.Healthcheck == nil || !strings.Contains(strings.Join(rmq.Healthcheck.Test, " "), "rabbitmq-diagnostics") {
 		t.Errorf("%s healthcheck does not use rabbitmq-diagnostics", name)
+	}
+	if f, want := rmq.Ulimits["nofile"], fmt.Sprintf("${BROKER_FILES:-%d}", capacity.Wanted); f.Soft != want || f.Hard != want {
+		t.Errorf("%s's open files: %+v; want %s, for thousands of agencies", name, f, want)
 	}
 	if !slices.Equal(rmq.Ports, ports) {
 		t.Errorf("%s publishes %q; want %q: host ports set in .env, on 127.0.0.1 only", name, rmq.Ports, ports)
@@ -798,4 +806,38 @@ func fileBytes(t *testing.T, path string) []byte {
 		t.Fatal(err)
 	}
 	return b
+}
+
+// TestThousandAgencies: the generator writes a deployment of 1,000
+// agencies whole: a service, a user with its permissions, a reply queue and
+// a certificate to install for each.
+func TestThousandAgencies(t *testing.T) {
+	const n = 1000
+	dir := generate(t, options{agencies: n})
+	c := loadCompose(t, filepath.Join(dir, "docker-compose.yaml"))
+	agencies := 0
+	for name := range c.Services {
+		if strings.HasPrefix(name, "agency") {
+			agencies++
+		}
+	}
+	if agencies != n || c.Services["lottery"].Environment["LOTTERY_AGENCIES"] != strconv.Itoa(n) {
+		t.Errorf("%d agency services, LOTTERY_AGENCIES %q; want %d", agencies, c.Services["lottery"].Environment["LOTTERY_AGENCIES"], n)
+	}
+	if ids := strings.Fields(c.Services["tls-keys"].Environment["IDENTITIES"]); len(ids) != n+2 {
+		t.Errorf("tls-keys installs %d identities; want the broker's, the lottery's and %d agencies'", len(ids), n)
+	}
+	var defs definitions
+	if err := json.Unmarshal(fileBytes(t, filepath.Join(dir, "definitions.json")), &defs); err != nil {
+		t.Fatal(err)
+	}
+	replies := 0
+	for _, q := range defs.Queues {
+		if strings.HasSuffix(q.Name, ".winners") {
+			replies++
+		}
+	}
+	if len(defs.Users) != n+2 || len(defs.Permissions) != n+2 || replies != n {
+		t.Errorf("definitions.json: %d users, %d permissions, %d reply queues; want %d, %d, %d", len(defs.Users), len(defs.Permissions), replies, n+2, n+2, n)
+	}
 }

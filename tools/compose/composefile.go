@@ -9,6 +9,7 @@ import (
 	"text/template"
 
 	"github.com/loteria-nacional/pipeline/broker"
+	"github.com/loteria-nacional/pipeline/internal/capacity"
 )
 
 // RabbitMQImage is the broker image: the official management image, pinned
@@ -309,11 +310,21 @@ func (v composeView) Images() string {
 	return "lottery"
 }
 
-// BrokerHealth is a broker node's healthcheck, stop grace period and
-// restart policy (back after a crash or a reboot of the host, not after a
-// stop), indented by indent spaces: every node's are the same.
-func (composeView) BrokerHealth(indent int) string {
-	lines := []string{
+// BrokerHealth is a broker node's healthcheck, stop grace period, restart
+// policy (back after a crash or a reboot of the host, not after a stop) and
+// open-file limit, indented by indent spaces: every node's are the same.
+func (v composeView) BrokerHealth(indent int) string {
+	var lines []string
+	if v.TLS {
+		lines = append(lines,
+			"# Open files for thousands of agencies: one each. make docker-compose-up",
+			"# sets BROKER_FILES in .env where the engine gives less (and says so).",
+			"ulimits:",
+			"  nofile:",
+			fmt.Sprintf("    soft: ${BROKER_FILES:-%d}", capacity.Wanted),
+			fmt.Sprintf("    hard: ${BROKER_FILES:-%d}", capacity.Wanted))
+	}
+	lines = append(lines,
 		"restart: unless-stopped",
 		"healthcheck:",
 		`  test: ["CMD", "rabbitmq-diagnostics", "-q", "check_port_connectivity"]`,
@@ -321,8 +332,7 @@ func (composeView) BrokerHealth(indent int) string {
 		"  timeout: 10s",
 		"  retries: 30",
 		"  start_period: 20s",
-		"stop_grace_period: 60s",
-	}
+		"stop_grace_period: 60s")
 	pad := strings.Repeat(" ", indent)
 	return pad + strings.Join(lines, "\n"+pad)
 }

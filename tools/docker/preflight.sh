@@ -6,8 +6,12 @@
 #   preflight.sh ports    the broker's host ports are free, or held by this
 #                         stack's own broker (make docker-compose-up)
 #   preflight.sh stopped  no container of the stack runs (make passwords)
+#   preflight.sh files    the docker engine gives the broker BROKER_FILES open
+#                         files (65536 by default), else .env gets the most it
+#                         gives, and that holds AGENCIES agencies at once
 #   preflight.sh queues   the running broker's queues are quorum queues, not
-#                         classic ones left by an earlier version
+#                         classic ones left by an earlier version, and its
+#                         open files hold AGENCIES agencies at once
 #
 # With CLUSTER=1 (make exports it) the stack is docker-compose.cluster.yaml's,
 # whose three broker nodes publish a pair of ports each. A host port is read
@@ -62,6 +66,27 @@ stopped() {
   fi
 }
 
+# files makes sure the broker's containers can start with their open-file
+# limit (the compose files ask for BROKER_FILES, 65536 by default): an engine
+# whose containers may not have that many (its own limit is lower) would
+# refuse to start them. Then BROKER_FILES goes into .env, as many as the
+# engine gives, and the line says so, with what that holds.
+files() {
+  local want image most
+  want=$(setting BROKER_FILES 65536)
+  image=$(docker compose config --images 2>/dev/null | grep -v -e '-lottery:' -e '-agency:' | head -n 1)
+  [ -n "$image" ] || fail docker_compose_up "cannot read the broker's image from the compose file (docker compose config --images)"
+  if ! docker run --rm --ulimit "nofile=$want:$want" --entrypoint true "$image" >/dev/null 2>&1; then
+    most=$(docker run --rm --entrypoint sh "$image" -c 'ulimit -Hn' 2>/dev/null) ||
+      fail docker_compose_up "cannot start a container of $image to read the open-file limit the docker engine gives"
+    [ "$most" = unlimited ] && most=1048576
+    echo "action: limite_archivos | result: in_progress | motor_docker: gives containers at most $most open files, not $want | BROKER_FILES: $most, written to .env"
+    printf '# The most open files this docker engine gives a container (make docker-compose-up found\n# it): the broker'"'"'s limit. Raise the engine'"'"'s (LimitNOFILE) to hold more agencies.\nBROKER_FILES=%s\n' "$most" >>.env
+    want=$most
+  fi
+  ${GO:-go} run ./tools/brokerlimit -files "$want" -agencies "${AGENCIES:-0}" || exit 1
+}
+
 # queues asks the broker's management API, over HTTPS with the deployment's
 # authority, for the vhost's queues: a volume made by a version whose queues
 # were classic keeps them so (an import never converts a queue, and the
@@ -76,11 +101,14 @@ queues() {
   if [ -n "$classic" ]; then
     fail docker_compose_up "the broker's data (its volume) holds classic queues made by an earlier version ($classic), which this version needs as quorum queues and RabbitMQ cannot convert: start a new draw with make reset, then make docker-compose-up; only the broker was started"
   fi
+  ${GO:-go} run ./tools/brokerlimit -api "https://127.0.0.1:$port" -cacert .certs/ca.pem -user admin -password "$password" -agencies "${AGENCIES:-0}" ||
+    fail docker_compose_up "only the broker was started"
 }
 
 case "${1:-}" in
   ports) ports ;;
+  files) files ;;
   stopped) stopped ;;
   queues) queues ;;
-  *) echo "usage: $0 ports|stopped|queues" >&2; exit 2 ;;
+  *) echo "usage: $0 ports|stopped|files|queues" >&2; exit 2 ;;
 esac
