@@ -7,7 +7,8 @@
 // parsing or storage. Then it runs both again on a private three-node
 // cluster of the machine's RabbitMQ, for the cost of replication, and the
 // pipeline on a private node over plain AMQP and over TLS, for the cost of
-// TLS. It prints a table, writes it to bench-results/, and
+// TLS, and once with a thousand agencies at once, for what each costs the
+// broker. It prints a table, writes it to bench-results/, and
 // draws bets stored over time as an SVG chart.
 package main
 
@@ -36,6 +37,7 @@ type options struct {
 	prefetch int
 	group    int
 	replicas int // lottery replicas to measure beside one lottery; under 2: none
+	many     int // agencies of the run of many at once; 0: none
 	bin      string
 	out      string
 	amqpURL  string
@@ -52,6 +54,7 @@ func main() {
 	flag.IntVar(&o.prefetch, "prefetch", 0, "LOTTERY_PREFETCH (0: the lottery's default)")
 	flag.IntVar(&o.group, "group", 0, "LOTTERY_GROUP (0: the lottery's default)")
 	flag.IntVar(&o.replicas, "replicas", 0, "also run the pipeline with this many lottery replicas (a, b, …) beside one lottery; under 2: not")
+	flag.IntVar(&o.many, "many", 1000, "also run this many agencies of 100 bets at once on a private node, for what each costs the broker; 0: not")
 	flag.StringVar(&o.bin, "bin", "bin", "where the built agency, lottery and gendata are")
 	flag.StringVar(&o.out, "out", "bench-results", "where to write the report, the chart and the workload")
 	flag.StringVar(&o.amqpURL, "amqp", envOr("AMQP_URL", "amqp://guest:guest@localhost:5672/"), "broker URL (its vhost is replaced)")
@@ -145,6 +148,9 @@ func run(o options) error {
 		return err
 	}
 	if r.tls, err = runTLS(o, w); err != nil {
+		return err
+	}
+	if r.many, err = runMany(o); err != nil {
 		return err
 	}
 	for range max(o.runs, 1) {

@@ -19,6 +19,7 @@ type results struct {
 	undecodable *undecodableResult // nil in the report's tests
 	cluster     *clusterResult     // nil without a local RabbitMQ
 	tls         *tlsResult         // nil without a local RabbitMQ
+	many        *manyResult        // nil without a local RabbitMQ, or with -many 0
 	replicas    []*pipelineResult  // with o.replicas lottery replicas on the single node; none unless asked
 }
 
@@ -108,6 +109,13 @@ func renderReport(o options, r results) string {
 			truns = append(truns, fmt.Sprintf("%.2f / %.2f", t.tls[i].totalSeconds, t.plain[i].totalSeconds))
 		}
 		row("every run on the private node: over TLS / plain", "%s s", strings.Join(truns, ", "))
+	}
+	if m := r.many; m != nil {
+		row(fmt.Sprintf("%d agencies of %d bets, all started at once, on a private node with %d open files: first agency started → last agency has its winners", m.p.agencies(), manyBets, m.limit),
+			"%.2f s (every batch confirmed %.2f s, the draw %.2f s)", m.p.totalSeconds, m.p.sent, m.p.draw)
+		row(fmt.Sprintf("%d agencies: the broker's open files / memory, with the lottery alone, at most, after the last winners", m.p.agencies()),
+			"%d / %.0f MB, %d / %.0f MB, %d / %.0f MB", m.idleFiles, float64(m.idleMemory)/1e6, m.peakFiles, float64(m.peakMemory)/1e6, m.endFiles, float64(m.endMemory)/1e6)
+		row("each agency running costs the broker", "%.2f open files, %.2f MB", m.perAgencyFiles(), m.perAgencyMemory()/1e6)
 	}
 	if len(r.replicas) > 0 {
 		rp := median(r.replicas, func(p *pipelineResult) float64 { return p.totalSeconds })

@@ -20,6 +20,7 @@ import (
 	"github.com/loteria-nacional/pipeline/broker"
 	"github.com/loteria-nacional/pipeline/internal/launch"
 	"github.com/loteria-nacional/pipeline/internal/rabbitapi"
+	"github.com/loteria-nacional/pipeline/internal/rabbitnode"
 	"github.com/loteria-nacional/pipeline/logfmt"
 )
 
@@ -88,6 +89,44 @@ func (v *vhosts) alone(o options, name string, run func(ctx context.Context, con
 	}
 	defer os.RemoveAll(dataDir)
 	return run(ctx, conn, amqpURL, dataDir)
+}
+
+// privateNode starts a node of this machine's RabbitMQ for a row of the
+// bench, with the protocol's message limit and conf, in a folder of its own
+// that stop removes with the node, and returns extra free ports besides its
+// own. It returns a nil node, saying so, when RabbitMQ is not installed here.
+func privateNode(ctx context.Context, action, name string, extra int, conf func(dir string, extra []int) string, plugins ...string) (*rabbitnode.Node, []int, func(), error) {
+	if _, ok := rabbitnode.Installed(); !ok {
+		fmt.Printf("action: %s | result: in_progress | omitido: rabbitmq-server is not installed here\n", action)
+		return nil, nil, nil, nil
+	}
+	dir, err := os.MkdirTemp("", name+"-")
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	ports, err := rabbitnode.FreePorts(3 + extra)
+	if err != nil {
+		os.RemoveAll(dir)
+		return nil, nil, nil, err
+	}
+	n, err := rabbitnode.New(rabbitnode.Options{
+		Name:      fmt.Sprintf("lottery-%s-%d@localhost", name, os.Getpid()),
+		Dir:       filepath.Join(dir, "node"),
+		AMQPPort:  ports[0],
+		DistPort:  ports[1],
+		APIPort:   ports[2],
+		ExtraConf: fmt.Sprintf("max_message_size = %d\n", broker.MaxMessageBytes) + conf(dir, ports[3:]),
+		Plugins:   plugins,
+	})
+	if err == nil {
+		fmt.Printf("action: %s | result: in_progress | nodo: %s | limite_archivos: %d\n", action, n.Name, n.Files)
+		err = n.Start(ctx, false)
+	}
+	if err != nil {
+		os.RemoveAll(dir)
+		return nil, nil, nil, err
+	}
+	return n, ports[3:], func() { n.Close(ctx); os.RemoveAll(dir) }, nil
 }
 
 func generate(o options) ([]string, error) {

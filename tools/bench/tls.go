@@ -9,7 +9,6 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/loteria-nacional/pipeline/broker"
 	"github.com/loteria-nacional/pipeline/internal/rabbitapi"
 	"github.com/loteria-nacional/pipeline/internal/rabbitnode"
 )
@@ -44,57 +43,29 @@ func (a *tlsAccess) env(identity string) []string {
 // certificates with bin/certs, and runs the pipeline over each o.runs
 // times, alternating. It returns nil when RabbitMQ is not installed here.
 func runTLS(o options, w workload) (*tlsResult, error) {
-	if _, ok := rabbitnode.Installed(); !ok {
-		fmt.Println("action: bench_tls | result: in_progress | omitido: rabbitmq-server is not installed here")
-		return nil, nil
-	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
-	dir, err := os.MkdirTemp("", "bench-tls-")
+	certs, err := os.MkdirTemp("", "bench-tls-certs-")
 	if err != nil {
 		return nil, err
 	}
-	defer os.RemoveAll(dir)
-	access := &tlsAccess{certs: filepath.Join(dir, "certs"), users: []string{"lottery"}}
+	defer os.RemoveAll(certs)
+	access := &tlsAccess{certs: certs, users: []string{"lottery"}}
 	for id := 1; id <= w.agencies(); id++ {
 		access.users = append(access.users, "agency-"+strconv.Itoa(id))
 	}
-	if out, err := exec.CommandContext(ctx, filepath.Join(o.bin, "certs"), "-out", access.certs, "-agencies", strconv.Itoa(w.agencies())).CombinedOutput(); err != nil {
+	if out, err := exec.CommandContext(ctx, filepath.Join(o.bin, "certs"), "-out", certs, "-agencies", strconv.Itoa(w.agencies())).CombinedOutput(); err != nil {
 		return nil, fmt.Errorf("certs: %w (run make build)\n%s", err, out)
 	}
-	ports, err := rabbitnode.FreePorts(4)
-	if err != nil {
+	cert := func(name string) string { return filepath.Join(certs, name) }
+	n, _, closeNode, err := privateNode(ctx, "bench_tls", "bench-tls", 1, func(_ string, extra []int) string {
+		access.port = extra[0]
+		return rabbitnode.TLSConf(access.port, cert("ca.pem"), cert("broker.pem"), cert("broker-key.pem"))
+	}, rabbitnode.TLSPlugin)
+	if n == nil || err != nil {
 		return nil, err
 	}
-	access.port = ports[3]
-	cert := func(name string) string { return filepath.Join(access.certs, name) }
-	n, err := rabbitnode.New(rabbitnode.Options{
-		Name:     fmt.Sprintf("lottery-bench-tls-%d@localhost", os.Getpid()),
-		Dir:      filepath.Join(dir, "node"),
-		AMQPPort: ports[0],
-		DistPort: ports[1],
-		APIPort:  ports[2],
-		ExtraConf: fmt.Sprintf(`max_message_size = %d
-listeners.ssl.default = 127.0.0.1:%d
-ssl_options.cacertfile = %s
-ssl_options.certfile = %s
-ssl_options.keyfile = %s
-ssl_options.verify = verify_peer
-ssl_options.fail_if_no_peer_cert = true
-auth_mechanisms.1 = PLAIN
-auth_mechanisms.2 = EXTERNAL
-ssl_cert_login_from = common_name
-`, broker.MaxMessageBytes, access.port, cert("ca.pem"), cert("broker.pem"), cert("broker-key.pem")),
-		Plugins: []string{"rabbitmq_auth_mechanism_ssl"},
-	})
-	if err != nil {
-		return nil, err
-	}
-	fmt.Printf("action: bench_tls | result: in_progress | nodo: %s | puerto_tls: %d\n", n.Name, access.port)
-	if err := n.Start(ctx, false); err != nil {
-		return nil, err
-	}
-	defer n.Close(ctx)
+	defer closeNode()
 	for _, u := range access.users {
 		for _, args := range [][]string{{"add_user", u, "unused"}, {"clear_password", u}} {
 			if _, err := n.Ctl(ctx, args...); err != nil {

@@ -12,19 +12,29 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 
 say() { echo "action: test_rabbitmq4 | result: $1 | $2" >&2; }
+# port CONTAINER PORT: the host port docker published PORT of CONTAINER on.
+port() { docker port "$1" "$2" | sed -n 's/^127.0.0.1://p' | head -n 1; }
+# overview CONTAINER: the management API's overview of the broker in
+# CONTAINER, once it answers (within two minutes), else its log and a fail.
+overview() {
+  local api
+  api=$(port "$1" 15672)
+  for _ in $(seq 1 120); do
+    curl -fsS -u guest:guest "http://127.0.0.1:$api/api/overview" 2>/dev/null && return
+    sleep 1
+  done
+  docker logs "$1" 2>&1 | tail -n 20 >&2
+  say fail "error: RabbitMQ in $image did not start ($1)"
+  exit 1
+}
 image=$(tools/docker/standins.sh | sed -n 's/^RABBITMQ_IMAGE=//p')
 name=lottery-test-rabbitmq4-$$
 # Host ports of docker's choosing, on 127.0.0.1.
 docker run -d --rm --name "$name" --hostname "$name" -p 127.0.0.1::5672 -p 127.0.0.1::15672 "$image" >/dev/null
 trap 'docker stop "$name" >/dev/null 2>&1 || true' EXIT
-amqp_port=$(docker port "$name" 5672 | sed -n 's/^127.0.0.1://p' | head -n 1)
-api_port=$(docker port "$name" 15672 | sed -n 's/^127.0.0.1://p' | head -n 1)
-for _ in $(seq 1 120); do
-  curl -fsS -u guest:guest "http://127.0.0.1:$api_port/api/overview" -o /dev/null 2>/dev/null && break
-  sleep 1
-done
-version=$(curl -fsS -u guest:guest "http://127.0.0.1:$api_port/api/overview" | sed -nE 's/.*"rabbitmq_version":"([^"]+)".*/\1/p') ||
-  { docker logs "$name" 2>&1 | tail -n 20 >&2; say fail "error: RabbitMQ in $image did not start"; exit 1; }
+amqp_port=$(port "$name" 5672)
+api_port=$(port "$name" 15672)
+version=$(overview "$name" | sed -nE 's/.*"rabbitmq_version":"([^"]+)".*/\1/p')
 say success "RabbitMQ $version ($image) at 127.0.0.1:$amqp_port, management API at :$api_port"
 
 # A second container of the image for the TLS tests: AMQP over TLS on 5671,
@@ -47,14 +57,9 @@ chmod 0644 "$certs/server/"*
 docker run -d --rm --name "$tls_name" --hostname "$tls_name" -p 127.0.0.1::5671 -p 127.0.0.1::15672 \
   -v "$certs/server:/certs:ro" -v "$certs/server/tls.conf:/etc/rabbitmq/conf.d/90-tls.conf:ro" \
   -v "$PWD/config/enabled_plugins:/etc/rabbitmq/enabled_plugins:ro" "$image" >/dev/null
-tls_port=$(docker port "$tls_name" 5671 | sed -n 's/^127.0.0.1://p' | head -n 1)
-tls_api_port=$(docker port "$tls_name" 15672 | sed -n 's/^127.0.0.1://p' | head -n 1)
-for _ in $(seq 1 120); do
-  curl -fsS -u guest:guest "http://127.0.0.1:$tls_api_port/api/overview" -o /dev/null 2>/dev/null && break
-  sleep 1
-done
-curl -fsS -u guest:guest "http://127.0.0.1:$tls_api_port/api/overview" -o /dev/null ||
-  { docker logs "$tls_name" 2>&1 | tail -n 20 >&2; say fail "error: RabbitMQ with TLS in $image did not start"; exit 1; }
+tls_port=$(port "$tls_name" 5671)
+tls_api_port=$(port "$tls_name" 15672)
+overview "$tls_name" >/dev/null
 say success "RabbitMQ $version with TLS at 127.0.0.1:$tls_port, management API at :$tls_api_port"
 
 AMQP_URL="amqp://guest:guest@127.0.0.1:$amqp_port/" RABBITMQ_API="http://127.0.0.1:$api_port" \
