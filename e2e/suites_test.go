@@ -1,4 +1,4 @@
-//go:build faults || outage
+//go:build faults || outage || thousand
 
 package e2e
 
