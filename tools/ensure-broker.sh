@@ -55,9 +55,19 @@ if ! amqp_up; then
     say in_progress "starting the local rabbitmq-server"
     # Open files for thousands of agencies: as many as this shell may give.
     ulimit -n 1048576 2>/dev/null || ulimit -n "$(ulimit -Hn)"
+    # Debian's rabbitmq-server switches to the user rabbitmq with su, whose
+    # PAM session sets the soft limit back to 1,024; as that user already,
+    # it starts the server directly, so root switches with setpriv instead.
+    as_rabbitmq=()
+    if [ "$(id -u)" = 0 ] && id rabbitmq >/dev/null 2>&1 && command -v setpriv >/dev/null; then
+      as_rabbitmq=(setpriv --reuid=rabbitmq --regid=rabbitmq --init-groups env HOME=/var/lib/rabbitmq)
+    fi
     # Refusing any message body over the protocol's limit (broker.MaxMessageBytes).
-    RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS="-rabbit max_message_size 1048576" rabbitmq-server -detached >/dev/null 2>&1 || true
-    timeout 120 rabbitmqctl await_startup >/dev/null
+    RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS="-rabbit max_message_size 1048576" "${as_rabbitmq[@]}" rabbitmq-server -detached >/dev/null 2>&1 || true
+    # The node registers a moment after -detached returns: until then
+    # await_startup fails at once.
+    started() { rabbitmqctl -q await_startup --timeout 10 >/dev/null 2>&1; }
+    wait_for startup started 120 || { say fail "error: the local rabbitmq-server did not start: see /var/log/rabbitmq/"; exit 1; }
   elif docker info >/dev/null 2>&1; then
     say in_progress "starting a rabbitmq container"
     docker run -d --rm --name lottery-test-rabbitmq -p 127.0.0.1:5672:5672 -p 127.0.0.1:15672:15672 \
