@@ -81,7 +81,11 @@ files() {
       fail docker_compose_up "cannot start a container of $image to read the open-file limit the docker engine gives"
     [ "$most" = unlimited ] && most=1048576
     echo "action: limite_archivos | result: in_progress | motor_docker: gives containers at most $most open files, not $want | BROKER_FILES: $most, written to .env"
-    printf '# The most open files this docker engine gives a container (make docker-compose-up found\n# it): the broker'"'"'s limit. Raise the engine'"'"'s (LimitNOFILE) to hold more agencies.\nBROKER_FILES=%s\n' "$most" >>.env
+    if grep -q '^BROKER_FILES=' .env 2>/dev/null; then
+      sed -i "s/^BROKER_FILES=.*/BROKER_FILES=$most/" .env
+    else
+      printf '# The most open files this docker engine gives a container (make docker-compose-up found\n# it): the broker'"'"'s limit. Raise the engine'"'"'s (LimitNOFILE) to hold more agencies.\nBROKER_FILES=%s\n' "$most" >>.env
+    fi
     want=$most
   fi
   ${GO:-go} run ./tools/brokerlimit -files "$want" -agencies "${AGENCIES:-0}" || exit 1
