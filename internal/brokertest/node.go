@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -38,6 +39,14 @@ func StartNode(t testing.TB) *Node {
 	return startNode(t, "", nil)
 }
 
+// StartNodeWithConf is StartNode with more rabbitmq.conf lines; one that
+// sets max_message_size replaces the protocol's limit the nodes have
+// otherwise.
+func StartNodeWithConf(t testing.TB, conf string) *Node {
+	t.Helper()
+	return startNodeWith(t, rabbitnode.Options{ExtraConf: conf})
+}
+
 // StartNodeWithFiles is StartNode with an open-file limit of files rather
 // than as many as this process may give, and the management API.
 func StartNodeWithFiles(t testing.TB, files int) *Node {
@@ -67,13 +76,17 @@ func startNodeWith(t testing.TB, o rabbitnode.Options) *Node {
 	if _, ok := rabbitnode.Installed(); !ok {
 		Missing(t, "rabbitmq-server is not installed here: tests of private nodes need a local install (`make broker` installs it)")
 	}
+	conf := o.ExtraConf
+	if !strings.Contains(conf, "max_message_size") {
+		conf = fmt.Sprintf("max_message_size = %d\n", broker.MaxMessageBytes) + conf
+	}
 	rn, err := rabbitnode.New(rabbitnode.Options{
 		Name:      fmt.Sprintf("lottery-test-%d-%d@localhost", os.Getpid(), counter.Add(1)),
 		Dir:       t.TempDir(),
 		AMQPPort:  FreePort(t),
 		DistPort:  FreePort(t),
 		APIPort:   o.APIPort,
-		ExtraConf: fmt.Sprintf("max_message_size = %d\n", broker.MaxMessageBytes) + o.ExtraConf,
+		ExtraConf: conf,
 		Plugins:   o.Plugins,
 		Files:     o.Files,
 	})
