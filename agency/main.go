@@ -32,9 +32,9 @@ func main() {
 	case err != nil && ctx.Err() != nil:
 		// Stopped by SIGTERM: whatever was confirmed stays with the lottery,
 		// and a restart with the same file resends the rest.
-		log.WithField("motivo", "signal").Info("agencia_detenida")
+		log.WithField("motivo", "signal").Info(logfmt.AgenciaDetenida)
 	case err != nil:
-		log.WithError(err).Error("agencia")
+		log.WithError(err).Error(logfmt.Agencia)
 		os.Exit(1)
 	}
 }
@@ -52,7 +52,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	if err != nil {
 		return err
 	}
-	log.WithFields(logrus.Fields{"archivo": cfg.dataFile, "apuestas": total}).Info("validacion_apuestas")
+	log.WithFields(logrus.Fields{"archivo": cfg.dataFile, "apuestas": total}).Info(logfmt.ValidacionApuestas)
 
 	a := &agent{cfg: cfg, log: log, total: total, fingerprint: fingerprint, dialer: broker.NewDialer(cfg.broker)}
 	var backoff broker.Backoff
@@ -66,7 +66,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 			if err := a.refused(err, time.Now()); err != nil {
 				return err
 			}
-			log.WithFields(logrus.Fields{logfmt.ResultKey: logfmt.InProgress, "error": err}).Info("reconexion")
+			log.WithFields(logrus.Fields{logfmt.ResultKey: logfmt.InProgress, "error": err}).Info(logfmt.Reconexion)
 			if _, err := backoff.Wait(ctx, time.Since(start)); err != nil {
 				return err
 			}

@@ -108,14 +108,14 @@ func (a *agent) session(ctx context.Context) (err error) {
 			return lost(err)
 		}
 		a.finished = true
-		a.log.WithFields(logrus.Fields{"lotes": a.confirmed, "apuestas": a.total}).Info("envio_finalizado")
+		a.log.WithFields(logrus.Fields{"lotes": a.confirmed, "apuestas": a.total}).Info(logfmt.EnvioFinalizado)
 	}
 
 	winners, err := a.askWinners(ctx, conn, pub)
 	if err != nil {
 		return lost(err)
 	}
-	a.log.WithField("cant_ganadores", len(winners)).Info("consulta_ganadores")
+	a.log.WithField("cant_ganadores", len(winners)).Info(logfmt.ConsultaGanadores)
 	return nil
 }
 
@@ -144,7 +144,7 @@ func (a *agent) send(ctx context.Context, pub *broker.Publisher) error {
 		failpoint.Hit("agency/published")
 		if time.Since(last) >= time.Second {
 			last = time.Now()
-			a.log.WithFields(logrus.Fields{logfmt.ResultKey: logfmt.InProgress, "enviadas": bets, "total": a.total}).Info("envio_apuestas")
+			a.log.WithFields(logrus.Fields{logfmt.ResultKey: logfmt.InProgress, "enviadas": bets, "total": a.total}).Info(logfmt.EnvioApuestas)
 		}
 	}
 	err := pub.Flush(ctx)
@@ -164,7 +164,7 @@ func (a *agent) askWinners(ctx context.Context, conn *amqp.Connection, pub *brok
 		ctx, cancel = context.WithTimeout(ctx, a.cfg.winnersTimeout)
 		defer cancel()
 	}
-	a.log.WithField(logfmt.ResultKey, logfmt.InProgress).Info("espera_ganadores")
+	a.log.WithField(logfmt.ResultKey, logfmt.InProgress).Info(logfmt.EsperaGanadores)
 	req := broker.WinnersRequest{Agency: a.cfg.id, Fingerprint: a.fingerprint}.Publishing()
 	req.UserId = a.user
 	body, err := client.Call(ctx, broker.RequestsExchange, broker.WinnersKey, req)

@@ -182,7 +182,7 @@ func (d *Dialer) connect(ctx context.Context, log logrus.FieldLogger, level logr
 			if attempt > 1 {
 				entry, level = entry.WithField("sin_broker", time.Since(began).Round(time.Second).String()), logrus.InfoLevel
 			}
-			entry.Log(level, "conexion_broker")
+			entry.Log(level, logfmt.ConexionBroker)
 			user := certificateUser(d.cfg.TLS)
 			if user == "" {
 				user = User(target)
@@ -215,7 +215,7 @@ func (d *Dialer) connect(ctx context.Context, log logrus.FieldLogger, level logr
 				"intentos":       attempt,
 				"sin_broker":     now.Sub(began).Round(time.Second).String(),
 				"error":          err,
-			}).Info("conexion_broker")
+			}).Info(logfmt.ConexionBroker)
 		}
 		t := time.NewTimer(wait)
 		select {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/loteria-nacional/pipeline/logfmt"
 
 	"github.com/google/uuid"
 	amqp "github.com/rabbitmq/amqp091-go"
@@ -61,7 +62,7 @@ func (c *Client) Call(ctx context.Context, exchange, key string, msg amqp.Publis
 			if d.CorrelationId == msg.CorrelationId {
 				return d.Body, nil
 			}
-			c.log.WithField("correlation_id", d.CorrelationId).Info("respuesta_descartada")
+			c.log.WithField("correlation_id", d.CorrelationId).Info(logfmt.RespuestaDescartada)
 		}
 	}
 }

@@ -79,7 +79,7 @@ func LogCertificate(cfg Config, now time.Time, log logrus.FieldLogger) {
 	if c.NotAfter.Sub(now) < ExpiresSoon {
 		fields["aviso"] = fmt.Sprintf("vence en %d dias: renovarlo (make certs)", int(c.NotAfter.Sub(now).Hours()/24))
 	}
-	log.WithFields(fields).Info("certificado_propio")
+	log.WithFields(fields).Info(logfmt.CertificadoPropio)
 }
 
 // ErrCertificate means that a TLS handshake failed on a certificate: the

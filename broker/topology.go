@@ -341,7 +341,7 @@ func (t Topology) Await(ctx context.Context, conn *amqp.Connection, mode Mode, l
 			}
 			if time.Since(logged) >= awaitLogEvery {
 				logged = time.Now()
-				log.WithFields(logrus.Fields{logfmt.ResultKey: logfmt.InProgress, "cola": q}).Info("esperando_loteria")
+				log.WithFields(logrus.Fields{logfmt.ResultKey: logfmt.InProgress, "cola": q}).Info(logfmt.EsperandoLoteria)
 			}
 			timer := time.NewTimer(awaitEvery)
 			select {

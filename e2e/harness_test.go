@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"github.com/loteria-nacional/pipeline/logfmt"
 	"io"
 	"os"
 	"os/exec"
@@ -266,48 +267,17 @@ func containsAll(s string, parts []string) bool {
 	return true
 }
 
-// event is a parsed log line: action, result and the other keys.
+// event is a parsed log line and the process that wrote it.
 type event struct {
-	proc   string
-	action string
-	result string
-	kv     map[string]string
-}
-
-// parse splits a line the way the course's grading does: on "|", then on
-// the first ": " of each part.
-func parse(l string) (event, error) {
-	proc, text, _ := strings.Cut(l, ": ")
-	e := event{proc: proc, kv: map[string]string{}}
-	for i, part := range strings.Split(text, "|") {
-		k, v, ok := strings.Cut(strings.TrimSpace(part), ": ")
-		if !ok {
-			return e, fmt.Errorf("part %d of %q has no key", i, l)
-		}
-		switch {
-		case i == 0 && k == "action":
-			e.action = v
-		case i == 1 && k == "result":
-			e.result = v
-		case i < 2:
-			return e, fmt.Errorf("line %q does not start with action and result", l)
-		default:
-			e.kv[k] = v
-		}
-	}
-	switch e.result {
-	case "success", "fail", "in_progress":
-	default:
-		return e, fmt.Errorf("line %q: result %q is not success, fail or in_progress", l, e.result)
-	}
-	return e, nil
+	logfmt.Event
+	proc string
 }
 
 func (e event) int(t *testing.T, key string) int {
 	t.Helper()
-	n, err := strconv.Atoi(e.kv[key])
+	n, err := e.Int(key)
 	if err != nil {
-		t.Fatalf("%s %s: key %q = %q; want an integer", e.proc, e.action, key, e.kv[key])
+		t.Fatalf("%s: %v", e.proc, err)
 	}
 	return n
 }
@@ -317,12 +287,13 @@ func (w *world) events(t *testing.T) []event {
 	t.Helper()
 	var out []event
 	for _, l := range w.lines("") {
-		e, err := parse(l)
+		proc, text, _ := strings.Cut(l, ": ")
+		e, err := logfmt.Parse(text)
 		if err != nil {
-			t.Error(err)
+			t.Errorf("%s: %v", proc, err)
 			continue
 		}
-		out = append(out, e)
+		out = append(out, event{e, proc})
 	}
 	return out
 }

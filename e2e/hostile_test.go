@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"encoding/json"
+	"github.com/loteria-nacional/pipeline/logfmt"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -140,7 +141,7 @@ func undecodableCloses(t *testing.T, w *world) int {
 	t.Helper()
 	n := 0
 	for _, e := range w.events(t) {
-		if e.proc == "lottery" && e.action == "mensaje_indescifrable" {
+		if e.proc == "lottery" && e.Action == logfmt.MensajeIndescifrable {
 			n += e.int(t, "cierres")
 		}
 	}

@@ -6,6 +6,7 @@ import (
 	"archive/zip"
 	"cmp"
 	"fmt"
+	"github.com/loteria-nacional/pipeline/logfmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -65,22 +66,22 @@ func checkLottery(t *testing.T, w *world, lottery string, files []string, batch 
 	lots := map[int]map[int]int{} // agency → batch → bets
 	got := map[int]int{}          // agency → cant_ganadores
 	for i, e := range events {
-		if e.result == "fail" {
-			t.Errorf("%s logged a failure: %s %v", e.proc, e.action, e.kv)
+		if e.Result == logfmt.Fail {
+			t.Errorf("%s logged a failure: %s %v", e.proc, e.Action, e.Fields)
 		}
-		if e.action == "sorteo" && firstDraw < 0 {
+		if e.Action == logfmt.Sorteo && firstDraw < 0 {
 			firstDraw = i
 		}
 		if lottery != "" && e.proc != lottery && !strings.HasPrefix(e.proc, "agency-") {
 			continue
 		}
-		switch e.action {
-		case "sorteo":
+		switch e.Action {
+		case logfmt.Sorteo:
 			if draw >= 0 {
 				t.Errorf("%s: a second sorteo line at event %d", cmp.Or(lottery, "the lottery"), i)
 			}
 			draw = i
-		case "apuesta_recibida":
+		case logfmt.ApuestaRecibida:
 			lastReceived = i
 			n := e.int(t, "cantidad")
 			total += n
@@ -92,7 +93,7 @@ func checkLottery(t *testing.T, w *world, lottery string, files []string, batch 
 				t.Errorf("agency %d batch %d received twice", a, l)
 			}
 			lots[a][l] = n
-		case "consulta_ganadores":
+		case logfmt.ConsultaGanadores:
 			firstAnswer = min(firstAnswer, i)
 			var agency int
 			fmt.Sscanf(e.proc, "agency-%d", &agency)

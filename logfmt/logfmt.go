@@ -127,7 +127,7 @@ func Closer(log logrus.FieldLogger, err *error, gone func() bool) func(name stri
 		if *err != nil && lost {
 			level = logrus.DebugLevel
 		}
-		log.WithField("recurso", name).Log(level, "cierre")
+		log.WithField("recurso", name).Log(level, Cierre)
 	}
 }
 

@@ -40,10 +40,10 @@ func main() {
 	case errors.Is(err, errWaited):
 		os.Exit(1)
 	case err != nil:
-		log.WithError(err).Error("lottery")
+		log.WithError(err).Error(logfmt.Lottery)
 		os.Exit(1)
 	}
-	log.Info("lottery_finalizado")
+	log.Info(logfmt.LotteryFinalizado)
 }
 
 // errWaited is the error of a lottery that logged its error and waited
@@ -59,11 +59,11 @@ func waitForPerson(ctx context.Context, log logrus.FieldLogger, err error) error
 	if err == nil || ctx.Err() != nil {
 		return err
 	}
-	log.WithError(err).Error("lottery")
+	log.WithError(err).Error(logfmt.Lottery)
 	log.WithFields(logrus.Fields{
 		logfmt.ResultKey: logfmt.InProgress,
 		"detalle":        "fix what the line above says, then start the lottery again (docker compose restart or up); it waits until stopped",
-	}).Info("esperando_intervencion")
+	}).Info(logfmt.EsperandoIntervencion)
 	<-ctx.Done()
 	return errWaited
 }
@@ -123,7 +123,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		case ctx.Err() != nil && errors.Is(err, context.DeadlineExceeded):
 			// The drain deadline cut in-flight work short: what was not
 			// acked comes again, and a draw not journaled is made again.
-			log.WithFields(logrus.Fields{logfmt.ResultKey: logfmt.InProgress, "error": err}).Info("apagado_con_pendientes")
+			log.WithFields(logrus.Fields{logfmt.ResultKey: logfmt.InProgress, "error": err}).Info(logfmt.ApagadoConPendientes)
 			return nil
 		case errors.Is(err, errSteady):
 			careful = false
@@ -138,7 +138,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 			closes.flush(log)
 			lasted := time.Since(start)
 			careful = lasted < carefulAfter
-			log.WithFields(logrus.Fields{logfmt.ResultKey: logfmt.InProgress, "error": err, "cuidadosa": careful}).Info("reconexion")
+			log.WithFields(logrus.Fields{logfmt.ResultKey: logfmt.InProgress, "error": err, "cuidadosa": careful}).Info(logfmt.Reconexion)
 			if _, err := backoff.Wait(ctx, lasted); err != nil {
 				return nil // stopped while waiting: nothing is in flight
 			}
@@ -217,7 +217,7 @@ func (c *closeTally) flush(log logrus.FieldLogger) {
 	if c.n == 0 {
 		return
 	}
-	log.WithFields(logrus.Fields{logfmt.ResultKey: logfmt.InProgress, "cierres": c.n, "error": c.cause}).Info("mensaje_indescifrable")
+	log.WithFields(logrus.Fields{logfmt.ResultKey: logfmt.InProgress, "cierres": c.n, "error": c.cause}).Info(logfmt.MensajeIndescifrable)
 	c.n, c.logged = 0, time.Now()
 }
 
@@ -311,7 +311,7 @@ func session(ctx context.Context, cfg config, lanes lanes, l *lottery, log logru
 	if quick {
 		level = logrus.DebugLevel
 	}
-	log.WithFields(fields).Log(level, "lottery_iniciado")
+	log.WithFields(fields).Log(level, logfmt.LotteryIniciado)
 	l.pub = pub
 	return lost(l.Run(ctx, bets, requests, steady))
 }
@@ -351,7 +351,7 @@ func recoverState(cfg config, log logrus.FieldLogger) (*state, *bet.Store, *jour
 			jour.Close()
 			return nil, nil, nil, err
 		}
-		log.WithField("bytes_descartados", dropped).Info("recuperacion")
+		log.WithField("bytes_descartados", dropped).Info(logfmt.Recuperacion)
 	}
 	if len(recs) > 0 {
 		batches := 0
@@ -363,7 +363,7 @@ func recoverState(cfg config, log logrus.FieldLogger) (*state, *bet.Store, *jour
 			"sorteo":    st.drawn,
 			"agencias":  joinInts(finishedAgencies(st)),
 			"pendiente": len(st.pending),
-		}).Info("estado_recuperado")
+		}).Info(logfmt.EstadoRecuperado)
 	}
 	return st, store, jour, nil
 }

@@ -61,7 +61,7 @@ func (l *lottery) recovered(ctx context.Context) error {
 	if err := l.computeWinners(ctx); err != nil {
 		return err
 	}
-	l.log.WithField("ganadores", l.totalWinners()).Info("sorteo_recuperado")
+	l.log.WithField("ganadores", l.totalWinners()).Info(logfmt.SorteoRecuperado)
 	return nil
 }
 
@@ -123,7 +123,7 @@ func (l *lottery) Run(ctx context.Context, bets, requests consumer, steady <-cha
 	for betsCh != nil || reqCh != nil {
 		select {
 		case <-done:
-			l.log.Info("apagado_iniciado")
+			l.log.Info(logfmt.ApagadoIniciado)
 			if err := stopTaking(nil); err != nil {
 				return err
 			}
@@ -294,7 +294,7 @@ func (l *lottery) handleBets(ctx context.Context, group []incoming) (err error) 
 			received = append(received, fields)
 		}
 	}
-	l.log.WithField("mensajes", len(group)).Debug("grupo")
+	l.log.WithField("mensajes", len(group)).Debug(logfmt.Grupo)
 	failpoint.Hit("lottery/stored-before-sync")
 	if err := l.store.Sync(); err != nil {
 		return err
@@ -306,7 +306,7 @@ func (l *lottery) handleBets(ctx context.Context, group []incoming) (err error) 
 	// Stored and recorded: the batches count as received even if the ack
 	// below is lost with the connection (they come again as duplicates).
 	for _, f := range received {
-		l.log.WithFields(f).Info("apuesta_recibida")
+		l.log.WithFields(f).Info(logfmt.ApuestaRecibida)
 	}
 	failpoint.Hit("lottery/committed-before-ack")
 	if err := group[len(group)-1].d.Ack(true); err != nil {
@@ -370,7 +370,7 @@ func (l *lottery) takeBatch(in incoming) (logrus.Fields, error) {
 		if st.digest != "" && st.digest != in.digest {
 			return nil, rejectf(0, 0, "batch %q: batch %d of agency %d was stored with other content (digest %s; this one's %s): a batch number is sent with the same rows every time", d.MessageId, b.Seq, b.Agency, st.digest, in.digest)
 		}
-		l.log.WithFields(logrus.Fields{"agencia": b.Agency, "lote": b.Seq, "rechazado": st.reason != ""}).Info("lote_duplicado")
+		l.log.WithFields(logrus.Fields{"agencia": b.Agency, "lote": b.Seq, "rechazado": st.reason != ""}).Info(logfmt.LoteDuplicado)
 		return nil, nil
 	}
 	if l.state.drawn {
@@ -432,13 +432,13 @@ func (l *lottery) takeFinished(d amqp.Delivery) error {
 		if a.batches != f.Batches || a.bets != f.Bets {
 			return rejectf(0, 0, "finished event of agency %d announces %d batches and %d bets; it announced %d and %d before", agency, f.Batches, f.Bets, a.batches, a.bets)
 		}
-		l.log.WithField("agencia", agency).Info("fin_duplicado")
+		l.log.WithField("agencia", agency).Info(logfmt.FinDuplicado)
 		return nil
 	}
 	rec := record{Op: opFinished, Agency: agency, Batches: f.Batches, Bets: f.Bets, Fingerprint: f.Fingerprint}
 	l.journal.add(rec)
 	l.state.apply(rec)
-	l.log.WithFields(logrus.Fields{"agencia": agency, "lotes": f.Batches, "apuestas": f.Bets}).Info("agencia_finalizada")
+	l.log.WithFields(logrus.Fields{"agencia": agency, "lotes": f.Batches, "apuestas": f.Bets}).Info(logfmt.AgenciaFinalizada)
 	return nil
 }
 
@@ -474,9 +474,9 @@ func (l *lottery) reject(ctx context.Context, d amqp.Delivery, r *rejection) err
 	if err != nil {
 		return fmt.Errorf("dead-letter %q: %w", d.MessageId, err)
 	}
-	action := "mensaje_rechazado"
+	action := logfmt.MensajeRechazado
 	if d.Type == broker.TypeBatch {
-		action = "apuesta_recibida"
+		action = logfmt.ApuestaRecibida
 	}
 	l.log.WithFields(logrus.Fields{"cantidad": r.bets, "mensaje": d.MessageId, "error": reason}).Error(action)
 	if r.agency != 0 {
@@ -534,7 +534,7 @@ func (l *lottery) takeRequest(ctx context.Context, d amqp.Delivery) error {
 	}
 	req := record{Op: opRequest, Agency: agency, ReplyTo: broker.ReplyQueue(agency), Correlation: d.CorrelationId}
 	refuse := func(reason string) error {
-		l.log.WithFields(logrus.Fields{"agencia": agency, "error": reason}).Error("consulta_ganadores")
+		l.log.WithFields(logrus.Fields{"agencia": agency, "error": reason}).Error(logfmt.ConsultaGanadores)
 		return l.reply(ctx, req, broker.WinnersReply{Agency: agency, Error: reason})
 	}
 	switch a := l.state.agency[agency]; {
@@ -553,7 +553,7 @@ func (l *lottery) takeRequest(ctx context.Context, d amqp.Delivery) error {
 			return err
 		}
 	}
-	l.log.WithFields(logrus.Fields{logfmt.ResultKey: logfmt.InProgress, "agencia": agency}).Info("consulta_en_espera")
+	l.log.WithFields(logrus.Fields{logfmt.ResultKey: logfmt.InProgress, "agencia": agency}).Info(logfmt.ConsultaEnEspera)
 	return nil
 }
 
@@ -573,7 +573,7 @@ func (l *lottery) answer(ctx context.Context, req record) error {
 	if err := l.reply(ctx, req, broker.WinnersReply{Agency: req.Agency, Winners: docs}); err != nil {
 		return err
 	}
-	l.log.WithFields(logrus.Fields{"agencia": req.Agency, "cant_ganadores": len(docs)}).Info("respuesta_ganadores")
+	l.log.WithFields(logrus.Fields{"agencia": req.Agency, "cant_ganadores": len(docs)}).Info(logfmt.RespuestaGanadores)
 	return nil
 }
 
@@ -615,15 +615,15 @@ func (l *lottery) maybeDraw(ctx context.Context) error {
 		return nil
 	}
 	if rejected := l.state.rejected(); len(rejected) > 0 {
-		l.log.WithFields(logrus.Fields{"lotes": len(rejected), "detalle": fmt.Sprint(rejected)}).Error("lotes_rechazados")
+		l.log.WithFields(logrus.Fields{"lotes": len(rejected), "detalle": fmt.Sprint(rejected)}).Error(logfmt.LotesRechazados)
 	}
 	for id := 1; id <= l.cfg.agencies; id++ {
 		if announced, stored := l.state.agency[id].bets, l.state.storedBets(id); stored != announced {
-			l.log.WithFields(logrus.Fields{"agencia": id, "anunciadas": announced, "guardadas": stored, "diferencia": stored - announced}).Error("apuestas_anunciadas")
+			l.log.WithFields(logrus.Fields{"agencia": id, "anunciadas": announced, "guardadas": stored, "diferencia": stored - announced}).Error(logfmt.ApuestasAnunciadas)
 		}
 	}
 	if _, names := l.state.unannounced(); len(names) > 0 {
-		l.log.WithFields(logrus.Fields{"lotes": len(names), "detalle": clip(strings.Join(names, ","), maxReasonBytes)}).Error("lotes_no_anunciados")
+		l.log.WithFields(logrus.Fields{"lotes": len(names), "detalle": clip(strings.Join(names, ","), maxReasonBytes)}).Error(logfmt.LotesNoAnunciados)
 	}
 	if err := l.computeWinners(ctx); err != nil {
 		return err
@@ -635,7 +635,7 @@ func (l *lottery) maybeDraw(ctx context.Context) error {
 		return err
 	}
 	l.state.apply(drawn)
-	l.log.WithField("ganadores", l.totalWinners()).Info("sorteo")
+	l.log.WithField("ganadores", l.totalWinners()).Info(logfmt.Sorteo)
 	failpoint.Hit("lottery/draw-logged")
 	return l.answerPending(ctx)
 }
@@ -681,5 +681,5 @@ func (l *lottery) logWaiting() {
 		"lotes_pendientes":       batches,
 		"apuestas_pendientes":    bets,
 		"lotes_faltantes":        strings.Join(missing, ","),
-	}).Info("esperando_sorteo")
+	}).Info(logfmt.EsperandoSorteo)
 }

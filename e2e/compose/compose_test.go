@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/loteria-nacional/pipeline/logfmt"
 	"io"
 	"net"
 	"net/http"
@@ -313,7 +314,7 @@ func (s *stack) down(t *testing.T) {
 		t.Errorf("lottery and rabbitmq exited %q; want 0 and 0", got)
 	}
 	lines := logLines(first + string(rest))
-	noFailures(t, "lottery", lines)
+	noFailures(t, "lottery", parseLines(t, "lottery", lines))
 	for _, want := range []string{"action: apagado_iniciado", "recurso: connection", "recurso: bets.csv", "recurso: journal", "action: lottery_finalizado"} {
 		if !containsLine(lines, want) {
 			t.Errorf("the lottery never logged %q on its way out:\n%s", want, strings.Join(lines, "\n"))
@@ -338,16 +339,15 @@ func (s *stack) otherAgencyCount(t *testing.T) {
 	if state, restarts := s.inspect(t, "lottery", "{{.State.Status}}"), s.inspect(t, "lottery", "{{.RestartCount}}"); state != "running" || restarts != "0" {
 		t.Errorf("the lottery is %s after %s restarts; want running, never restarted", state, restarts)
 	}
-	lines := s.logs(t, "lottery")
-	var fails []string
-	for _, l := range lines {
-		if strings.Contains(l, "| result: fail") {
-			fails = append(fails, l)
+	var fails []logfmt.Event
+	for _, e := range s.events(t, "lottery") {
+		if e.Result == logfmt.Fail {
+			fails = append(fails, e)
 		}
 	}
-	want := []string{"action: lottery | result: fail", "holds a draw among 5 agencies, but LOTTERY_AGENCIES is 3", "make reset"}
-	if len(fails) != 1 || !containsAll(fails[0], want) {
-		t.Errorf("the lottery's log:\n%s\nwant one fail line saying %q", strings.Join(lines, "\n"), want)
+	want := []string{"holds a draw among 5 agencies, but LOTTERY_AGENCIES is 3", "make reset"}
+	if len(fails) != 1 || fails[0].Action != logfmt.Lottery || !containsAll(fails[0].Fields["error"], want) {
+		t.Errorf("the lottery's log:\n%s\nwant one %s fail line whose error says %q", strings.Join(s.logs(t, "lottery"), "\n"), logfmt.Lottery, want)
 	}
 	sameFiles(t, "journal.jsonl", journal, fileBytes(t, s.stored(t, "lottery", "journal.jsonl")))
 	sameFiles(t, "bets.csv", bets, fileBytes(t, s.stored(t, "lottery", "bets.csv")))

@@ -9,6 +9,7 @@ import (
 	"crypto/tls"
 	"encoding/json"
 	"fmt"
+	"github.com/loteria-nacional/pipeline/logfmt"
 	"net/http"
 	"os"
 	"os/exec"
@@ -332,6 +333,27 @@ func (s *stack) checkRun(t *testing.T, n int, draw string) {
 	}
 }
 
+// events reads service's log through the programs' own parser; a line of
+// another shape fails the test.
+func (s *stack) events(t *testing.T, service string) []logfmt.Event {
+	t.Helper()
+	return parseLines(t, service, s.logs(t, service))
+}
+
+func parseLines(t *testing.T, who string, lines []string) []logfmt.Event {
+	t.Helper()
+	var out []logfmt.Event
+	for _, l := range lines {
+		e, err := logfmt.Parse(l)
+		if err != nil {
+			t.Errorf("%s: %v", who, err)
+			continue
+		}
+		out = append(out, e)
+	}
+	return out
+}
+
 // checkWinners checks that agencies 1…n each logged their winners, and no
 // failure.
 func (s *stack) checkWinners(t *testing.T, n int) {
@@ -344,12 +366,15 @@ func (s *stack) checkWinners(t *testing.T, n int) {
 				winners++
 			}
 		}
-		lines := s.logs(t, svc)
-		want := fmt.Sprintf("action: consulta_ganadores | result: success | cant_ganadores: %d", winners)
-		if !slices.Contains(lines, want) {
-			t.Errorf("%s never logged %q:\n%s", svc, want, strings.Join(lines, "\n"))
+		events := s.events(t, svc)
+		noFailures(t, svc, events)
+		answered := slices.ContainsFunc(events, func(e logfmt.Event) bool {
+			n, err := e.Int("cant_ganadores")
+			return e.Is(logfmt.ConsultaGanadores, logfmt.Success) && err == nil && n == winners
+		})
+		if !answered {
+			t.Errorf("%s never logged %s with cant_ganadores %d:\n%s", svc, logfmt.ConsultaGanadores, winners, strings.Join(s.logs(t, svc), "\n"))
 		}
-		noFailures(t, svc, lines)
 	}
 }
 
@@ -357,36 +382,38 @@ func (s *stack) checkWinners(t *testing.T, n int) {
 // once after every bet (or recovers the one it made).
 func (s *stack) checkDraw(t *testing.T, lottery, draw string) {
 	t.Helper()
-	lines := s.logs(t, lottery)
-	noFailures(t, lottery, lines)
-	draws, lastReceived, drawAt := 0, -1, -1
-	for i, l := range lines {
-		switch {
-		case strings.HasPrefix(l, "action: sorteo |"):
+	events := s.events(t, lottery)
+	noFailures(t, lottery, events)
+	draws, lastReceived, drawAt, recovered := 0, -1, -1, false
+	for i, e := range events {
+		switch e.Action {
+		case logfmt.Sorteo:
 			draws++
 			drawAt = i
-		case strings.HasPrefix(l, "action: apuesta_recibida |"):
+		case logfmt.ApuestaRecibida:
 			lastReceived = i
+		case logfmt.SorteoRecuperado:
+			recovered = true
 		}
 	}
 	switch draw {
 	case newDraw:
 		if draws != 1 || lastReceived > drawAt {
 			t.Errorf("%s logged %d sorteo lines (at line %d) and its last apuesta_recibida at line %d; want one draw after every bet:\n%s",
-				lottery, draws, drawAt, lastReceived, strings.Join(lines, "\n"))
+				lottery, draws, drawAt, lastReceived, strings.Join(s.logs(t, lottery), "\n"))
 		}
 	case continuedDraw:
-		if draws != 0 || !slices.ContainsFunc(lines, func(l string) bool { return strings.HasPrefix(l, "action: sorteo_recuperado |") }) {
-			t.Errorf("%s logged %d sorteo lines and no sorteo_recuperado; want the draw it made before, recovered:\n%s", lottery, draws, strings.Join(lines, "\n"))
+		if draws != 0 || !recovered {
+			t.Errorf("%s logged %d sorteo lines and no sorteo_recuperado; want the draw it made before, recovered:\n%s", lottery, draws, strings.Join(s.logs(t, lottery), "\n"))
 		}
 	}
 }
 
-func noFailures(t *testing.T, who string, lines []string) {
+func noFailures(t *testing.T, who string, events []logfmt.Event) {
 	t.Helper()
-	for _, l := range lines {
-		if strings.Contains(l, "| result: fail") {
-			t.Errorf("%s logged a failure: %s", who, l)
+	for _, e := range events {
+		if e.Result == logfmt.Fail {
+			t.Errorf("%s logged a failure: %s %v", who, e.Action, e.Fields)
 		}
 	}
 }

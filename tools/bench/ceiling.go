@@ -2,7 +2,7 @@ package main
 
 import (
 	"fmt"
-	"strings"
+	"github.com/loteria-nacional/pipeline/logfmt"
 	"sync"
 	"syscall"
 	"time"
@@ -48,18 +48,13 @@ func runCeiling(o options, v *vhosts, w workload) (*ceilingResult, error) {
 	beam := brokerPIDs(amqpURL)
 	cpu0 := cpuSeconds(beam)
 	start := time.Now()
-	stopping := false // guarded by l.mu: after the SIGTERM, lines are not news
-	agencies, err := l.startAgencies(o, w.files, func(i int, line string, _ time.Time) {
-		if !stopping && strings.Contains(line, "result: fail") {
-			fmt.Printf("agency %d: %s\n", i+1, line)
-		}
-	})
+	agencies, err := l.startAgencies(o, w.files, func(int, logfmt.Event, time.Time) error { return nil })
 	if err != nil {
 		return nil, err
 	}
 	stop := sync.OnceFunc(func() {
 		l.mu.Lock()
-		stopping = true
+		l.stopping = true // after the SIGTERM, fail lines are not news
 		l.mu.Unlock()
 		for _, a := range agencies {
 			a.Cmd.Process.Signal(syscall.SIGTERM)
@@ -81,6 +76,9 @@ func runCeiling(o options, v *vhosts, w workload) (*ceilingResult, error) {
 	stop()
 	for _, a := range agencies {
 		res.agencyCPU += cmdCPU(a.Cmd)
+	}
+	if err := l.failed(); err != nil {
+		return nil, err
 	}
 	return res, c.Cancel()
 }

@@ -259,21 +259,7 @@ func runPipeline(o options, v *vhosts, w workload) (*pipelineResult, error) {
 		ready := make(chan struct{})
 		var readyOnce sync.Once
 		env = append(env, l.tls.env("lottery")...)
-		lot, err := l.start("lottery", func(line string, at time.Time) {
-			switch {
-			case strings.Contains(line, "action: lottery_iniciado"):
-				readyOnce.Do(func() { close(ready) })
-			case strings.HasPrefix(line, "action: apuesta_recibida | result: success"):
-				stored[i] += field(line, "cantidad")
-				if i == 0 { // the chart follows the first lottery
-					res.curve = append(res.curve, point{since(res.start, at), stored[i]})
-				}
-			case strings.HasPrefix(line, "action: sorteo |"):
-				res.draw = max(res.draw, since(res.start, at))
-			case strings.Contains(line, "result: fail"):
-				fmt.Println("lottery:", line)
-			}
-		}, append(env, "LOTTERY_DATA_DIR="+dataDir)...)
+		lot, err := l.start("lottery", "lottery "+strconv.Itoa(i+1), res.onLottery(i, stored, func() { readyOnce.Do(func() { close(ready) }) }), append(env, "LOTTERY_DATA_DIR="+dataDir)...)
 		if err != nil {
 			return nil, err
 		}
@@ -290,15 +276,14 @@ func runPipeline(o options, v *vhosts, w workload) (*pipelineResult, error) {
 	beam := brokerPIDs(amqpURL)
 	cpu0 := cpuSeconds(beam)
 	res.start = time.Now()
-	agencies, err := l.startAgencies(o, files, func(i int, line string, at time.Time) {
+	agencies, err := l.startAgencies(o, files, func(i int, e logfmt.Event, at time.Time) error {
 		switch {
-		case strings.HasPrefix(line, "action: envio_finalizado | result: success"):
+		case e.Is(logfmt.EnvioFinalizado, logfmt.Success):
 			res.sent = max(res.sent, since(res.start, at))
-		case strings.HasPrefix(line, "action: consulta_ganadores | result: success"):
+		case e.Is(logfmt.ConsultaGanadores, logfmt.Success):
 			res.winners[i] = since(res.start, at)
-		case strings.Contains(line, "result: fail"):
-			fmt.Printf("agency %d: %s\n", i+1, line)
 		}
+		return nil
 	})
 	if err != nil {
 		return nil, err
@@ -308,6 +293,9 @@ func runPipeline(o options, v *vhosts, w workload) (*pipelineResult, error) {
 		if !a.Cmd.ProcessState.Success() {
 			return nil, fmt.Errorf("agency %d: %v", i+1, a.Cmd.ProcessState)
 		}
+	}
+	if err := l.failed(); err != nil {
+		return nil, err
 	}
 	l.mu.Lock()
 	for _, w := range res.winners {
@@ -332,38 +320,64 @@ func runPipeline(o options, v *vhosts, w workload) (*pipelineResult, error) {
 }
 
 // launcher starts the bench's programs against one vhost and hands every
-// line they print, with the time it was read, to a callback. Callbacks run
-// one at a time, under mu, which also guards whatever they write.
+// event they log, read through logfmt.Parse with the time it was read, to a
+// callback. Callbacks run one at a time, under mu, which also guards
+// whatever they write. A line that does not parse, or a callback's error
+// (a field it reads is missing), is kept: failed returns the first, and
+// the run that started the programs fails with it. Fail lines are printed
+// until stopping is set.
 type launcher struct {
-	bin     string
-	amqpURL string
-	tls     *tlsAccess // nil: plain AMQP
-	mu      sync.Mutex
+	bin      string
+	amqpURL  string
+	tls      *tlsAccess // nil: plain AMQP
+	mu       sync.Mutex
+	err      error
+	stopping bool
 }
 
+// onEvent handles one event a program logged, under the launcher's mutex.
+type onEvent func(e logfmt.Event, at time.Time) error
+
 // start runs prog with the broker's URL and env added to the bench's own
-// environment, handing each line it prints to onLine, under l.mu.
-func (l *launcher) start(prog string, onLine func(string, time.Time), env ...string) (*launch.Process, error) {
+// environment, handing each event it logs to on, under l.mu; who names the
+// process in what the bench prints.
+func (l *launcher) start(prog, who string, on onEvent, env ...string) (*launch.Process, error) {
 	cmd := exec.Command(filepath.Join(l.bin, prog))
 	cmd.Env = append(os.Environ(), append([]string{"AMQP_URL=" + l.amqpURL}, env...)...)
 	cmd.Stderr = os.Stderr
 	return launch.Start(cmd, func(line string, at time.Time) {
 		l.mu.Lock()
 		defer l.mu.Unlock()
-		onLine(line, at)
+		e, err := logfmt.Parse(line)
+		if err == nil {
+			if e.Result == logfmt.Fail && !l.stopping {
+				fmt.Printf("%s: %s\n", who, line)
+			}
+			err = on(e, at)
+		}
+		if err != nil && l.err == nil {
+			l.err = fmt.Errorf("%s: %w", who, err)
+		}
 	})
 }
 
+// failed returns the first line the bench could not read, if any.
+func (l *launcher) failed() error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.err
+}
+
 // startAgencies starts an agency for each file, all at once, with the
-// run's batch size and confirm window; onLine gets agency i+1's lines.
+// run's batch size and confirm window; on gets agency i+1's events.
 // When one fails to start, those already started are killed.
-func (l *launcher) startAgencies(o options, files []string, onLine func(i int, line string, at time.Time)) ([]*launch.Process, error) {
+func (l *launcher) startAgencies(o options, files []string, on func(i int, e logfmt.Event, at time.Time) error) ([]*launch.Process, error) {
 	var agencies []*launch.Process
 	for i, f := range files {
 		env := append([]string{"CLI_ID=" + strconv.Itoa(i+1), "CLI_DATA_FILE=" + f,
 			"CLI_BATCH_MAXAMOUNT=" + strconv.Itoa(o.batch), "CLI_CONFIRM_WINDOW=" + strconv.Itoa(o.window),
 			"LOTTERY_REPLICAS=" + strings.Join(broker.ReplicaNames(o.replicas), ",")}, l.tls.env("agency-"+strconv.Itoa(i+1))...)
-		a, err := l.start("agency", func(line string, at time.Time) { onLine(i, line, at) }, env...)
+		a, err := l.start("agency", "agency "+strconv.Itoa(i+1), func(e logfmt.Event, at time.Time) error { return on(i, e, at) }, env...)
 		if err != nil {
 			for _, a := range agencies {
 				a.Cmd.Process.Kill()
@@ -376,6 +390,30 @@ func (l *launcher) startAgencies(o options, files []string, onLine func(i int, l
 	return agencies, nil
 }
 
+// onLottery counts what lottery i stores into stored[i], follows the first
+// lottery's curve and the draw's time, and calls ready on its first
+// lottery_iniciado.
+func (res *pipelineResult) onLottery(i int, stored []int, ready func()) onEvent {
+	return func(e logfmt.Event, at time.Time) error {
+		switch {
+		case e.Action == logfmt.LotteryIniciado:
+			ready()
+		case e.Is(logfmt.ApuestaRecibida, logfmt.Success):
+			n, err := e.Int("cantidad")
+			if err != nil {
+				return err
+			}
+			stored[i] += n
+			if i == 0 { // the chart follows the first lottery
+				res.curve = append(res.curve, point{since(res.start, at), stored[i]})
+			}
+		case e.Action == logfmt.Sorteo:
+			res.draw = max(res.draw, since(res.start, at))
+		}
+		return nil
+	}
+}
+
 func cmdCPU(cmd *exec.Cmd) float64 {
 	return (cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()).Seconds()
 }
@@ -383,18 +421,6 @@ func cmdCPU(cmd *exec.Cmd) float64 {
 func maxRSS(cmd *exec.Cmd) int64 {
 	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
 		return ru.Maxrss // KiB on Linux
-	}
-	return 0
-}
-
-// field reads an integer value from a log line.
-func field(line, key string) int {
-	for _, part := range strings.Split(line, "|") {
-		k, v, ok := strings.Cut(strings.TrimSpace(part), ": ")
-		if ok && k == key {
-			n, _ := strconv.Atoi(v)
-			return n
-		}
 	}
 	return 0
 }

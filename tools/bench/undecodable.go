@@ -3,8 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
-	"strconv"
-	"strings"
+	"github.com/loteria-nacional/pipeline/logfmt"
 	"syscall"
 	"time"
 
@@ -39,24 +38,24 @@ func (res *undecodableResult) measure(ctx context.Context, o options, conn *amqp
 	stored := make(chan time.Time, 2)
 	started := make(chan struct{})
 	l := &launcher{bin: o.bin, amqpURL: amqpURL}
-	lot, err := l.start("lottery", func(line string, at time.Time) {
+	lot, err := l.start("lottery", "lottery", func(e logfmt.Event, at time.Time) error {
 		switch {
-		case strings.HasPrefix(line, "action: lottery_iniciado |"):
+		case e.Action == logfmt.LotteryIniciado:
 			select {
 			case <-started:
 			default:
 				close(started)
 			}
-		case strings.HasPrefix(line, "action: apuesta_recibida | result: success"):
+		case e.Is(logfmt.ApuestaRecibida, logfmt.Success):
 			stored <- at
-		case strings.HasPrefix(line, "action: mensaje_indescifrable |"):
-			if i := strings.Index(line, "cierres: "); i >= 0 {
-				n, _ := strconv.Atoi(strings.Fields(line[i+len("cierres: "):])[0])
-				res.closes += n
+		case e.Action == logfmt.MensajeIndescifrable:
+			n, err := e.Int("cierres")
+			if err != nil {
+				return err
 			}
-		case strings.Contains(line, "result: fail"):
-			fmt.Println("lottery:", line)
+			res.closes += n
 		}
+		return nil
 	}, "LOTTERY_AGENCIES=1", "LOTTERY_DATA_DIR="+dataDir)
 	if err != nil {
 		return err
@@ -125,5 +124,5 @@ func (res *undecodableResult) measure(ctx context.Context, o options, conn *amqp
 	}
 	lot.Cmd.Process.Signal(syscall.SIGTERM) // the lottery logs the closes it has not yet counted
 	<-lot.Done
-	return nil
+	return l.failed()
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"github.com/loteria-nacional/pipeline/logfmt"
 	"strconv"
 	"strings"
 	"syscall"
@@ -49,13 +50,11 @@ func (res *worstResult) measure(ctx context.Context, o options, conn *amqp.Conne
 
 	drawn := make(chan struct{})
 	l := &launcher{bin: o.bin, amqpURL: amqpURL}
-	lot, err := l.start("lottery", func(line string, _ time.Time) {
-		switch {
-		case strings.HasPrefix(line, "action: sorteo |"):
+	lot, err := l.start("lottery", "lottery", func(e logfmt.Event, _ time.Time) error {
+		if e.Action == logfmt.Sorteo {
 			close(drawn)
-		case strings.Contains(line, "result: fail"):
-			fmt.Println("lottery:", line)
 		}
+		return nil
 	}, "LOTTERY_AGENCIES=1", "LOTTERY_DATA_DIR="+dataDir,
 		"LOTTERY_PREFETCH="+strconv.Itoa(o.prefetch), "LOTTERY_GROUP="+strconv.Itoa(o.group))
 	if err != nil {
@@ -88,5 +87,5 @@ func (res *worstResult) measure(ctx context.Context, o options, conn *amqp.Conne
 	lot.Cmd.Process.Signal(syscall.SIGTERM)
 	<-lot.Done
 	res.lotteryRSS = maxRSS(lot.Cmd)
-	return nil
+	return l.failed()
 }
