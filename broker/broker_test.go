@@ -466,7 +466,7 @@ func TestURLListsAreRedactedWhole(t *testing.T) {
 // program whose connection is lost tries the other nodes first.
 func TestDialerTriesTheNodesInTurn(t *testing.T) {
 	live := brokertest.Vhost(t)
-	dead := "amqp://guest:guest@127.0.0.1:" + strconv.Itoa(brokertest.FreePort(t)) + "/"
+	dead := "amqp://guest:guest@127.0.0.1:" + strconv.Itoa(brokertest.FreePorts(t, 1)[0]) + "/"
 	d := broker.NewDialer(broker.Config{URL: dead + "," + live, MaxBackoff: 10 * time.Millisecond})
 	log, hook := test.NewNullLogger()
 	for round := 1; round <= 2; round++ {

@@ -51,7 +51,8 @@ func newStack(t *testing.T) *stack {
 	t.Helper()
 	s := &stack{dir: t.TempDir()}
 	repotest.Copy(t, "../..", s.dir)
-	s.amqp, s.mgmt = brokertest.FreePort(t), brokertest.FreePort(t)
+	ports := brokertest.FreePorts(t, 2)
+	s.amqp, s.mgmt = ports[0], ports[1]
 	env := fmt.Sprintf("# Host ports of the compose test.\nAMQP_PORT=%d\nMANAGEMENT_PORT=%d\n", s.amqp, s.mgmt)
 	if err := os.WriteFile(filepath.Join(s.dir, ".env"), []byte(env), 0o600); err != nil {
 		t.Fatal(err)
@@ -91,8 +92,9 @@ func (s *stack) useCluster(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	for _, name := range []string{"AMQP_PORT_2", "MANAGEMENT_PORT_2", "AMQP_PORT_3", "MANAGEMENT_PORT_3"} {
-		fmt.Fprintf(f, "%s=%d\n", name, brokertest.FreePort(t))
+	names := []string{"AMQP_PORT_2", "MANAGEMENT_PORT_2", "AMQP_PORT_3", "MANAGEMENT_PORT_3"}
+	for i, port := range brokertest.FreePorts(t, len(names)) {
+		fmt.Fprintf(f, "%s=%d\n", names[i], port)
 	}
 }
 

@@ -21,14 +21,15 @@ type Node struct {
 	t testing.TB
 }
 
-// FreePort is a TCP port on 127.0.0.1 that nothing listens on now.
-func FreePort(t testing.TB) int {
+// FreePorts are n distinct TCP ports on 127.0.0.1 that nothing listens on
+// now, taken together so that they differ.
+func FreePorts(t testing.TB, n int) []int {
 	t.Helper()
-	ports, err := rabbitnode.FreePorts(1)
+	ports, err := rabbitnode.FreePorts(n)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return ports[0]
+	return ports
 }
 
 // StartNode starts a private node and stops it when the test ends. Where
@@ -36,7 +37,8 @@ func FreePort(t testing.TB) int {
 // stopped and started by a test) the test is [Missing] it.
 func StartNode(t testing.TB) *Node {
 	t.Helper()
-	return startNode(t, "", nil)
+	n, _ := startNodeWith(t, spec{})
+	return n
 }
 
 // StartNodeWithConf is StartNode with more rabbitmq.conf lines; one that
@@ -44,14 +46,16 @@ func StartNode(t testing.TB) *Node {
 // otherwise.
 func StartNodeWithConf(t testing.TB, conf string) *Node {
 	t.Helper()
-	return startNodeWith(t, rabbitnode.Options{ExtraConf: conf})
+	n, _ := startNodeWith(t, spec{conf: conf})
+	return n
 }
 
 // StartNodeWithFiles is StartNode with an open-file limit of files rather
 // than as many as this process may give, and the management API.
 func StartNodeWithFiles(t testing.TB, files int) *Node {
 	t.Helper()
-	return startNodeWith(t, rabbitnode.Options{Files: files, APIPort: FreePort(t)})
+	n, _ := startNodeWith(t, spec{files: files, api: true})
+	return n
 }
 
 // StartTLSNode is StartNode with, besides its plain listener (for the
@@ -60,36 +64,47 @@ func StartNodeWithFiles(t testing.TB, files int) *Node {
 // the user its common name names. certFile and keyFile are the node's own.
 func StartTLSNode(t testing.TB, caFile, certFile, keyFile string) (*Node, int) {
 	t.Helper()
-	port := FreePort(t)
-	return startNode(t, rabbitnode.TLSConf(port, caFile, certFile, keyFile), []string{rabbitnode.TLSPlugin}), port
+	return startNodeWith(t, spec{tls: []string{caFile, certFile, keyFile}})
 }
 
-func startNode(t testing.TB, conf string, plugins []string) *Node {
-	t.Helper()
-	return startNodeWith(t, rabbitnode.Options{ExtraConf: conf, Plugins: plugins})
+// spec is what a private node has beyond its own name, folder and ports.
+type spec struct {
+	conf  string   // more rabbitmq.conf lines
+	files int      // open files; 0: as many as this process may give
+	api   bool     // the management API
+	tls   []string // the authority, certificate and key of a TLS listener; nil: none
 }
 
-// startNodeWith starts a private node with o's configuration, plugins and
-// open files, and its own name, folder and ports.
-func startNodeWith(t testing.TB, o rabbitnode.Options) *Node {
+// startNodeWith starts a private node as s says, with its own name, folder
+// and ports, all taken together; it returns the TLS listener's port, if any.
+func startNodeWith(t testing.TB, s spec) (*Node, int) {
 	t.Helper()
 	if _, ok := rabbitnode.Installed(); !ok {
 		Missing(t, "rabbitmq-server is not installed here: tests of private nodes need a local install (`make broker` installs it)")
 	}
-	conf := o.ExtraConf
+	ports := FreePorts(t, 4) // AMQP, distribution, management, TLS
+	conf := s.conf
 	if !strings.Contains(conf, "max_message_size") {
 		conf = fmt.Sprintf("max_message_size = %d\n", broker.MaxMessageBytes) + conf
 	}
-	rn, err := rabbitnode.New(rabbitnode.Options{
+	o := rabbitnode.Options{
 		Name:      fmt.Sprintf("lottery-test-%d-%d@localhost", os.Getpid(), counter.Add(1)),
 		Dir:       t.TempDir(),
-		AMQPPort:  FreePort(t),
-		DistPort:  FreePort(t),
-		APIPort:   o.APIPort,
+		AMQPPort:  ports[0],
+		DistPort:  ports[1],
 		ExtraConf: conf,
-		Plugins:   o.Plugins,
-		Files:     o.Files,
-	})
+		Files:     s.files,
+	}
+	if s.api {
+		o.APIPort = ports[2]
+	}
+	tlsPort := 0
+	if s.tls != nil {
+		tlsPort = ports[3]
+		o.ExtraConf += rabbitnode.TLSConf(tlsPort, s.tls[0], s.tls[1], s.tls[2])
+		o.Plugins = []string{rabbitnode.TLSPlugin}
+	}
+	rn, err := rabbitnode.New(o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -100,7 +115,7 @@ func startNodeWith(t testing.TB, o rabbitnode.Options) *Node {
 		defer cancel()
 		rn.Close(ctx)
 	})
-	return n
+	return n, tlsPort
 }
 
 // StartCluster starts n private nodes joined into one cluster, and stops
