@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/loteria-nacional/pipeline/internal/await"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -284,21 +285,13 @@ func faultRound(t *testing.T, rng *rand.Rand, betsPer, faults int, dataSeed uint
 		}
 	}
 	// No more faults: everything must now finish.
-	deadline := time.Now().Add(5 * time.Minute)
-	for {
+	await.For(t, 5*time.Minute, func() error {
 		reap()
-		all := true
-		for _, d := range done {
-			all = all && d
+		if i := slices.Index(done, false); i >= 0 {
+			return fmt.Errorf("agency %d has not finished since the last fault", i+1)
 		}
-		if all {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("agencies did not all finish within 5 minutes after the last fault")
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+		return nil
+	})
 	if code := lot.stop(t, stopWithin); code != 0 {
 		t.Errorf("%s exited %d on SIGTERM; want 0", lot.name, code)
 	}

@@ -3,11 +3,13 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"github.com/loteria-nacional/pipeline/internal/await"
 	"github.com/loteria-nacional/pipeline/logfmt"
 	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -233,16 +235,12 @@ func (w *world) dump() {
 // waitFor waits until some line of proc contains every one of parts.
 func (w *world) waitFor(name string, d time.Duration, parts ...string) {
 	w.t.Helper()
-	deadline := time.Now().Add(d)
-	for time.Now().Before(deadline) {
-		for _, l := range w.lines(name) {
-			if containsAll(l, parts) {
-				return
-			}
+	await.For(w.t, d, func() error {
+		if slices.ContainsFunc(w.lines(name), func(l string) bool { return containsAll(l, parts) }) {
+			return nil
 		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	w.t.Fatalf("%s never logged a line with %q within %s", name, parts, d)
+		return fmt.Errorf("%s never logged a line with %q", name, parts)
+	})
 }
 
 // when is the time the first line of proc containing every one of parts

@@ -3,6 +3,8 @@ package e2e
 import (
 	"context"
 	"encoding/json"
+	"fmt"
+	"github.com/loteria-nacional/pipeline/internal/await"
 	"github.com/loteria-nacional/pipeline/logfmt"
 	"net/url"
 	"os"
@@ -116,13 +118,12 @@ func TestHostileHeaders(t *testing.T) {
 
 	w.waitFor("lottery", 60*time.Second, "apuesta_recibida", "result: fail", "over the limit of 16 headers and 4096 bytes")
 	w.waitFor("lottery", 60*time.Second, "apuesta_recibida", "result: success", "agencia: 2", "lote: 1")
-	deadline := time.Now().Add(60 * time.Second)
-	for queueMessages(t, w, broker.DeadQueue) < 3 {
-		if time.Now().After(deadline) {
-			t.Fatal("the dead-letter queue never held the two poisoned messages and the big one")
+	await.For(t, 60*time.Second, func() error {
+		if n := queueMessages(t, w, broker.DeadQueue); n < 3 {
+			return fmt.Errorf("the dead-letter queue holds %d messages; want the two poisoned messages and the big one", n)
 		}
-		time.Sleep(100 * time.Millisecond)
-	}
+		return nil
+	})
 	waitOK(t, w.startAgencies(files, "TOPOLOGY_MODE=verify"))
 	w.waitFor("lottery", 10*time.Second, "action: sorteo ", "ganadores: 2")
 	stopOK(t, lot)
@@ -199,11 +200,12 @@ func TestUndecodableMessagesStallLittle(t *testing.T) {
 	stopOK(t, lot)
 	check(t, w, files, 100, winners, filepath.Join(w.lotteryDir(), "bets.csv"))
 	// The management API's counts lag by a few seconds.
-	for deadline := time.Now().Add(30 * time.Second); queueMessages(t, w, broker.DeadQueue) != 2; time.Sleep(200 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("the dead-letter queue holds %d messages; want the two undecodable ones", queueMessages(t, w, broker.DeadQueue))
+	await.For(t, 30*time.Second, func() error {
+		if n := queueMessages(t, w, broker.DeadQueue); n != 2 {
+			return fmt.Errorf("the dead-letter queue holds %d messages; want the two undecodable ones", n)
 		}
-	}
+		return nil
+	})
 	closes, lines := undecodableCloses(t, w), 0
 	for _, l := range w.lines("lottery") {
 		switch {
@@ -303,23 +305,18 @@ func TestHostileSameCorrelationID(t *testing.T) {
 	ch := brokertest.Channel(t, brokertest.Dial(t, w.url))
 	for _, agency := range []int{1, 2} {
 		queue := broker.ReplyQueue(agency)
-		deadline := time.Now().Add(10 * time.Second)
-		for {
+		await.For(t, 10*time.Second, func() error {
 			d, ok, err := ch.Get(queue, true)
-			if err != nil {
+			switch {
+			case err != nil:
 				t.Fatal(err)
+			case !ok:
+				return fmt.Errorf("%s: no reply", queue)
+			case d.CorrelationId != "same":
+				t.Errorf("%s: a reply with correlation id %q; want \"same\"", queue, d.CorrelationId)
 			}
-			if ok {
-				if d.CorrelationId != "same" {
-					t.Errorf("%s: a reply with correlation id %q; want \"same\"", queue, d.CorrelationId)
-				}
-				break
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("%s: no reply", queue)
-			}
-			time.Sleep(50 * time.Millisecond)
-		}
+			return nil
+		})
 	}
 	stopOK(t, lot)
 }

@@ -3,6 +3,8 @@ package e2e
 import (
 	"context"
 	"encoding/json"
+	"fmt"
+	"github.com/loteria-nacional/pipeline/internal/await"
 	"net/http"
 	"net/url"
 	"os/exec"
@@ -64,15 +66,19 @@ func TestNodesGetTheirFileLimit(t *testing.T) {
 	}
 	// The node reports its limit with its first statistics, a few seconds
 	// after it starts.
-	for deadline := time.Now().Add(time.Minute); n.FDTotal == 0 && time.Now().Before(deadline); time.Sleep(time.Second) {
+	await.For(t, time.Minute, func() error {
 		b, err := api.Do(http.MethodGet, "/api/nodes/"+url.PathEscape(node.Name), "")
 		if err != nil {
-			t.Fatal(err)
+			return err
 		}
 		if err := json.Unmarshal(b, &n); err != nil {
-			t.Fatal(err)
+			return err
 		}
-	}
+		if n.FDTotal == 0 {
+			return fmt.Errorf("node %s reports no open-file limit yet", node.Name)
+		}
+		return nil
+	})
 	if n.FDTotal != node.Files {
 		t.Errorf("the node was started with %d open files; its API reports %d", node.Files, n.FDTotal)
 	}

@@ -27,7 +27,9 @@ func TestReplicas(t *testing.T) {
 		w.waitFor(agencies[i].name, 30*time.Second, "action: esperando_loteria", "result: in_progress", "cola: lottery.a.bets")
 	}
 	a := w.startReplica("a", "a,b", 5)
-	time.Sleep(500 * time.Millisecond) // the agencies still wait: b's queues do not exist yet
+	// Half a second with a's queues and not b's: agencies that did not wait
+	// for every replica would publish now, and b would miss their bets.
+	time.Sleep(500 * time.Millisecond)
 	b := w.startReplica("b", "a,b", 5)
 	waitOK(t, agencies)
 	w.waitFor("lottery-a", 30*time.Second, "action: sorteo")

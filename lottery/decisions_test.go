@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/loteria-nacional/pipeline/internal/await"
 	"slices"
 	"strings"
 	"sync"
@@ -373,10 +374,12 @@ func TestRunStopsCleanly(t *testing.T) {
 	done := make(chan error, 1)
 	go func() { done <- b.l.Run(ctx, bets, requests, nil) }()
 	bets.in <- b.delivery(batch(1, 1, "f", "A"))
-	deadline := time.Now().Add(5 * time.Second)
-	for !b.acks.acked(b.tag) && time.Now().Before(deadline) {
-		time.Sleep(time.Millisecond)
-	}
+	await.For(t, 5*time.Second, func() error {
+		if !b.acks.acked(b.tag) {
+			return fmt.Errorf("delivery %d not acked", b.tag)
+		}
+		return nil
+	})
 	cancel()
 	if err := <-done; err != nil {
 		t.Errorf("Run after its context ended = %v; want nil", err)

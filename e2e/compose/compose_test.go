@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/loteria-nacional/pipeline/internal/await"
 	"github.com/loteria-nacional/pipeline/logfmt"
 	"io"
 	"net"
@@ -535,22 +536,21 @@ func (s *stack) waitLogged(t *testing.T, service, line string) int {
 // line, and returns how many it has.
 func (s *stack) waitCount(t *testing.T, service, line string, n int) int {
 	t.Helper()
-	deadline := time.Now().Add(2 * time.Minute)
-	for {
-		got := 0
-		for _, l := range s.logs(t, service) {
+	got := 0
+	await.For(t, 2*time.Minute, func() error {
+		lines := s.logs(t, service)
+		got = 0
+		for _, l := range lines {
 			if strings.Contains(l, line) {
 				got++
 			}
 		}
-		if got >= n {
-			return got
+		if got < n {
+			return fmt.Errorf("%s logged %d of %d lines with %q:\n%s", service, got, n, line, strings.Join(lines, "\n"))
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s logged %d of %d lines with %q in 2 minutes:\n%s", service, got, n, line, strings.Join(s.logs(t, service), "\n"))
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
+		return nil
+	})
+	return got
 }
 
 // crashes kills the lottery's process, then the broker's, from the host,
@@ -570,11 +570,12 @@ func (s *stack) crashes(t *testing.T) {
 	connected := s.waitLogged(t, "lottery", "action: conexion_broker | result: success")
 	s.crash(t, "rabbitmq")
 	s.waitCount(t, "lottery", "action: conexion_broker | result: success", connected+1)
-	for deadline := time.Now().Add(2 * time.Minute); s.inspect(t, "rabbitmq", "{{.State.Health.Status}}") != "healthy"; time.Sleep(time.Second) {
-		if time.Now().After(deadline) {
-			t.Fatal("the broker was not healthy again 2 minutes after its crash")
+	await.For(t, 2*time.Minute, func() error {
+		if health := s.inspect(t, "rabbitmq", "{{.State.Health.Status}}"); health != "healthy" {
+			return fmt.Errorf("the broker is %s after its crash; want healthy", health)
 		}
-	}
+		return nil
+	})
 }
 
 // crash kills service's process with SIGKILL from the host and waits until
@@ -589,14 +590,13 @@ func (s *stack) crash(t *testing.T, service string) {
 	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
 		t.Fatalf("kill %s's process %d: %v", service, pid, err)
 	}
-	for deadline := time.Now().Add(time.Minute); ; time.Sleep(200 * time.Millisecond) {
-		if s.inspect(t, service, "{{.RestartCount}}") != restarts && s.inspect(t, service, "{{.State.Status}}") == "running" {
-			return
+	await.For(t, time.Minute, func() error {
+		now, state := s.inspect(t, service, "{{.RestartCount}}"), s.inspect(t, service, "{{.State.Status}}")
+		if now == restarts || state != "running" {
+			return fmt.Errorf("%s is %s after %s restarts (%s before its process was killed); want started again", service, state, now, restarts)
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s was not started again a minute after its process was killed", service)
-		}
-	}
+		return nil
+	})
 }
 
 // inspect is docker inspect's format of service's container.

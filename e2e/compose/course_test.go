@@ -6,6 +6,8 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"github.com/loteria-nacional/pipeline/internal/await"
+	"github.com/loteria-nacional/pipeline/logfmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -84,15 +86,13 @@ func (c *course) restartKeepsTheDraw(t *testing.T) {
 		return
 	}
 	c.must(t, "docker", "restart", "server")
-	for deadline := time.Now().Add(2 * time.Minute); ; time.Sleep(time.Second) {
+	await.For(t, 2*time.Minute, func() error {
 		out := c.must(t, "docker", "logs", "server")
-		if strings.Contains(out, "action: sorteo_recuperado") {
-			return
+		if !strings.Contains(out, "action: "+logfmt.SorteoRecuperado+" |") {
+			return fmt.Errorf("the lottery did not recover its draw after docker restart:\n%s", out)
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the lottery did not recover its draw within 2 minutes of docker restart:\n%s", out)
-		}
-	}
+		return nil
+	})
 }
 
 // course is a copy of the repository set up once as the README says for the

@@ -9,6 +9,7 @@ import (
 	"crypto/tls"
 	"encoding/json"
 	"fmt"
+	"github.com/loteria-nacional/pipeline/internal/await"
 	"github.com/loteria-nacional/pipeline/logfmt"
 	"net/http"
 	"os"
@@ -245,23 +246,24 @@ func (s *stack) containers(t *testing.T) []container {
 // exit codes.
 func (s *stack) waitExited(t *testing.T, services ...string) map[string]int {
 	t.Helper()
-	deadline := time.Now().Add(3 * time.Minute)
-	for {
-		codes := map[string]int{}
+	var codes map[string]int
+	err := await.Until(t.Context(), 3*time.Minute, func() error {
+		codes = map[string]int{}
 		for _, c := range s.containers(t) {
 			if slices.Contains(services, c.Service) && (c.State == "exited" || c.State == "dead") {
 				codes[c.Service] = c.ExitCode
 			}
 		}
-		if len(codes) == len(services) {
-			return codes
+		if len(codes) != len(services) {
+			return fmt.Errorf("only %v of %v have exited", codes, services)
 		}
-		if time.Now().After(deadline) {
-			out, _ := s.run(t, "docker", "compose", "logs", "--no-color")
-			t.Fatalf("after 3 minutes only %v of %v have exited:\n%s", codes, services, out)
-		}
-		time.Sleep(time.Second)
+		return nil
+	})
+	if err != nil {
+		out, _ := s.run(t, "docker", "compose", "logs", "--no-color")
+		t.Fatalf("%v:\n%s", err, out)
 	}
+	return codes
 }
 
 // logs is what a service's current container has logged, line by line.

@@ -7,6 +7,7 @@ package brokertest
 
 import (
 	"fmt"
+	"github.com/loteria-nacional/pipeline/internal/await"
 	"net/url"
 	"os"
 	"strings"
@@ -143,14 +144,14 @@ func Count(t testing.TB, conn *amqp.Connection, queue string) int {
 // close returns.
 func WaitCount(t testing.TB, conn *amqp.Connection, queue string, want int) int {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		got := Count(t, conn, queue)
-		if got == want || time.Now().After(deadline) {
-			return got
+	var got int
+	await.Until(t.Context(), 5*time.Second, func() error {
+		if got = Count(t, conn, queue); got != want {
+			return fmt.Errorf("%d messages", got)
 		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return nil
+	})
+	return got
 }
 
 func sanitize(s string) string {

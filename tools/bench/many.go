@@ -1,9 +1,11 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/loteria-nacional/pipeline/internal/await"
 	"net/http"
 	"net/url"
 	"os"
@@ -112,11 +114,15 @@ func runMany(o options) (*manyResult, error) {
 			}
 		}
 	}()
-	for res.idleMemory == 0 { // the node's first figures come a moment after it starts
-		if res.idleFiles, res.idleMemory, err = sample(); err != nil {
-			return nil, err
+	var refused error // the API's own error is not waited out
+	err = await.Until(context.Background(), time.Minute, func() error {
+		if res.idleFiles, res.idleMemory, refused = sample(); refused != nil || res.idleMemory > 0 {
+			return nil
 		}
-		time.Sleep(500 * time.Millisecond)
+		return fmt.Errorf("node %s reports no memory figure yet", n.Name) // its first come a moment after it starts
+	})
+	if err != nil || refused != nil {
+		return nil, cmp.Or(refused, err)
 	}
 	mo := o
 	mo.agencies = o.many

@@ -1,8 +1,10 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"fmt"
+	"github.com/loteria-nacional/pipeline/internal/await"
 	"github.com/loteria-nacional/pipeline/logfmt"
 	"syscall"
 	"time"
@@ -109,18 +111,21 @@ func (res *undecodableResult) measure(ctx context.Context, o options, conn *amqp
 		return err
 	}
 	defer ch.Close()
-	for deadline := time.Now().Add(5 * time.Minute); ; time.Sleep(10 * time.Millisecond) {
+	var gone error // the channel's own error is not waited out
+	err = await.Every(ctx, 5*time.Minute, 10*time.Millisecond, func() error {
 		q, err := ch.QueueDeclarePassive(broker.DeadQueue, true, false, false, false, nil)
 		if err != nil {
-			return err
+			gone = err
+			return nil
 		}
-		if q.Messages > 0 {
-			res.setAside = time.Since(sent).Seconds()
-			break
+		if q.Messages == 0 {
+			return fmt.Errorf("the undecodable message is not dead-lettered")
 		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("the undecodable message was not dead-lettered within 5 minutes")
-		}
+		res.setAside = time.Since(sent).Seconds()
+		return nil
+	})
+	if err != nil || gone != nil {
+		return cmp.Or(gone, err)
 	}
 	lot.Cmd.Process.Signal(syscall.SIGTERM) // the lottery logs the closes it has not yet counted
 	<-lot.Done

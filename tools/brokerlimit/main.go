@@ -13,9 +13,12 @@
 package main
 
 import (
+	"cmp"
+	"context"
 	"encoding/json"
 	"flag"
 	"fmt"
+	"github.com/loteria-nacional/pipeline/internal/await"
 	"net/http"
 	"os"
 	"time"
@@ -48,31 +51,29 @@ func main() {
 // reports none until its first statistics, a few seconds later, so it asks
 // again for up to a minute.
 func run(api, user, password, caFile string, agencies int) error {
-	deadline := time.Now().Add(time.Minute)
-	for {
-		nodes, err := limits(api, user, password, caFile)
-		if err != nil {
-			return err
-		}
-		unknown := ""
-		for _, n := range nodes {
-			if n.FDTotal <= 0 {
-				unknown = n.Name
-			}
-		}
-		if unknown == "" {
-			for _, n := range nodes {
-				if err := check(n.Name, n.FDTotal, agencies); err != nil {
-					return err
-				}
-			}
+	var nodes []node
+	var refused error // the API's own answer is not waited out
+	err := await.Until(context.Background(), time.Minute, func() error {
+		nodes, refused = limits(api, user, password, caFile)
+		if refused != nil {
 			return nil
 		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("the management API at %s reports no open-file limit for node %s after a minute", api, unknown)
+		for _, n := range nodes {
+			if n.FDTotal <= 0 {
+				return fmt.Errorf("the management API at %s reports no open-file limit for node %s", api, n.Name)
+			}
 		}
-		time.Sleep(time.Second)
+		return nil
+	})
+	if err != nil || refused != nil {
+		return cmp.Or(refused, err)
 	}
+	for _, n := range nodes {
+		if err := check(n.Name, n.FDTotal, agencies); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // node is a node as the management API lists it.
