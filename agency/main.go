@@ -2,6 +2,8 @@
 // publishes them to RabbitMQ in batches with publisher confirms, announces
 // that it has finished, and asks the lottery for its winners over RPC.
 //
+// What it does is package agent; this is its settings, signals and exit.
+//
 // It is configured by environment; run it with -h for the settings.
 package main
 
@@ -12,11 +14,10 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
-	"time"
 
 	"github.com/sirupsen/logrus"
 
-	"github.com/loteria-nacional/pipeline/broker"
+	"github.com/loteria-nacional/pipeline/agency/agent"
 	"github.com/loteria-nacional/pipeline/envconf"
 	"github.com/loteria-nacional/pipeline/logfmt"
 )
@@ -39,39 +40,15 @@ func main() {
 	}
 }
 
+// run reads the settings and runs the agency until it has its winners or
+// ctx ends.
 func run(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer, log *logrus.Logger) error {
-	cfg, err := loadConfig(args, getenv, stdout)
+	cfg, err := agent.Load(args, getenv, stdout)
 	if err != nil {
 		return err
 	}
-	if err := logfmt.SetLevel(log, cfg.logLevel); err != nil {
+	if err := logfmt.SetLevel(log, cfg.LogLevel()); err != nil {
 		return err
 	}
-	broker.LogCertificate(cfg.broker, time.Now(), log)
-	total, fingerprint, err := checkFile(ctx, cfg.dataFile, cfg.id, cfg.batchSize)
-	if err != nil {
-		return err
-	}
-	log.WithFields(logrus.Fields{"archivo": cfg.dataFile, "apuestas": total}).Info(logfmt.ValidacionApuestas)
-
-	a := &agent{cfg: cfg, log: log, total: total, fingerprint: fingerprint, dialer: broker.NewDialer(cfg.broker)}
-	var backoff broker.Backoff
-	for {
-		start := time.Now()
-		err := a.session(ctx)
-		switch {
-		case err == nil, ctx.Err() != nil:
-			return err
-		case errors.Is(err, broker.ErrConnectionLost):
-			if err := a.refused(err, time.Now()); err != nil {
-				return err
-			}
-			log.WithFields(logrus.Fields{logfmt.ResultKey: logfmt.InProgress, "error": err}).Info(logfmt.Reconexion)
-			if _, err := backoff.Wait(ctx, time.Since(start)); err != nil {
-				return err
-			}
-		default:
-			return err
-		}
-	}
+	return agent.Run(ctx, cfg, log)
 }

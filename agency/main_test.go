@@ -9,6 +9,7 @@ import (
 
 	"go.uber.org/goleak"
 
+	"github.com/loteria-nacional/pipeline/agency/agent"
 	"github.com/loteria-nacional/pipeline/envconf"
 	"github.com/loteria-nacional/pipeline/logfmt"
 )
@@ -27,7 +28,7 @@ func TestRunRefusesBadSettings(t *testing.T) {
 		{"no agency number", nil, map[string]string{}, "setting CLI_ID is required"},
 		{"a number that is no number", nil, map[string]string{"CLI_ID": "one"}, `setting CLI_ID="one"`},
 		{"a batch size over the limit", nil, map[string]string{"CLI_ID": "1", "CLI_BATCH_MAXAMOUNT": "20000"}, `CLI_BATCH_MAXAMOUNT="20000" from the environment: want an integer from 1 to 10000`},
-		{"an unknown topology mode", nil, map[string]string{"CLI_ID": "1", "TOPOLOGY_MODE": "guess"}, `topology mode "guess"`},
+		{"an unknown topology mode", nil, map[string]string{"CLI_ID": "1", "TOPOLOGY_MODE": "guess"}, `setting TOPOLOGY_MODE: topology mode "guess"`},
 		{"a replica named twice", nil, map[string]string{"CLI_ID": "1", "LOTTERY_REPLICAS": "a,a"}, `LOTTERY_REPLICAS "a,a": "a" twice`},
 		{"an unknown log level", nil, map[string]string{"CLI_ID": "1", "LOG_LEVEL": "loud"}, `LOG_LEVEL="loud"`},
 		{"an argument", []string{"file.csv"}, map[string]string{"CLI_ID": "1"}, `unexpected argument "file.csv"`},
@@ -49,7 +50,7 @@ func TestRunHelpListsEverySetting(t *testing.T) {
 	if !errors.Is(err, envconf.ErrHelp) {
 		t.Fatalf("run -h = %v; want envconf.ErrHelp", err)
 	}
-	for _, s := range settings() {
+	for _, s := range agent.Settings() {
 		if !strings.Contains(out.String(), s.Name) {
 			t.Errorf("-h does not list %s:\n%s", s.Name, out.String())
 		}

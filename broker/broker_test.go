@@ -256,7 +256,7 @@ func TestDialStopsWhenTheLoginIsRefused(t *testing.T) {
 			if !errors.Is(err, broker.ErrLoginRefused) {
 				t.Fatalf("Dial(%s) = %v; want ErrLoginRefused", broker.Redact(cfg.URL), err)
 			}
-			want := fmt.Sprintf("refused user %q %d times", u.User.Username(), broker.LoginAttempts)
+			want := fmt.Sprintf("refused user %q %d times", u.User.Username(), broker.DefaultConfig.LoginAttempts)
 			if !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), u.Host) {
 				t.Errorf("Dial error %q; want it to name the broker %s and say %s", err, u.Host, want)
 			}

@@ -1,13 +1,13 @@
 package broker
 
 import (
+	"cmp"
 	"context"
 	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
 	"net"
-	"net/url"
 	"strings"
 	"syscall"
 	"time"
@@ -32,68 +32,54 @@ type Config struct {
 	// DialAttempts bounds how many times Dial tries while no broker
 	// answers; 0 means no bound: an outage of any length is waited out.
 	DialAttempts int
-	// MaxBackoff caps the wait between attempts; 0 means 5s.
+
+	// The fields below have defaults (see [DefaultConfig]), taken where a
+	// field is zero.
+
+	// MaxBackoff caps the wait between attempts, which starts at a quarter
+	// of a second and doubles.
 	MaxBackoff time.Duration
+	// LoginAttempts is how many times in a row Dial lets the broker refuse
+	// the login before it gives up: a refusal right at start-up may come
+	// from a broker still loading its users; more than that is a setting
+	// to fix.
+	LoginAttempts int
+	// StatusEvery is how often Dial says, while no broker answers, for how
+	// long it has been waiting: often enough to see that a program is
+	// alive, seldom enough that an outage of hours stays readable.
+	StatusEvery time.Duration
+	// ConnectTimeout bounds one TCP connect.
+	ConnectTimeout time.Duration
+	// HandshakeTimeout bounds a connection's AMQP handshake, so that a
+	// broker that accepts and never answers is tried again. SIGTERM cuts
+	// it short.
+	HandshakeTimeout time.Duration
+	// Heartbeat is the AMQP heartbeat asked of the broker: a connection
+	// whose peer went silent is known lost within about twice this.
+	Heartbeat time.Duration
 }
 
-// URLs are the broker URLs that a Config's URL lists.
-func URLs(raw string) []string {
-	var urls []string
-	for _, u := range strings.Split(raw, ",") {
-		if u = strings.TrimSpace(u); u != "" {
-			urls = append(urls, u)
-		}
-	}
-	return urls
+// DefaultConfig holds the defaults of Config's fields, in one place.
+var DefaultConfig = Config{
+	MaxBackoff:       5 * time.Second,
+	LoginAttempts:    3,
+	StatusEvery:      10 * time.Second,
+	ConnectTimeout:   10 * time.Second,
+	HandshakeTimeout: 30 * time.Second,
+	Heartbeat:        10 * time.Second,
 }
 
-// Redact returns the URLs of raw with their passwords masked, for logs.
-func Redact(raw string) string {
-	return eachURL(raw, func(u *url.URL) string { return u.Redacted() })
+// withDefaults is c with DefaultConfig's value in each zero field.
+func (c Config) withDefaults() Config {
+	d := DefaultConfig
+	c.MaxBackoff = cmp.Or(c.MaxBackoff, d.MaxBackoff)
+	c.LoginAttempts = cmp.Or(c.LoginAttempts, d.LoginAttempts)
+	c.StatusEvery = cmp.Or(c.StatusEvery, d.StatusEvery)
+	c.ConnectTimeout = cmp.Or(c.ConnectTimeout, d.ConnectTimeout)
+	c.HandshakeTimeout = cmp.Or(c.HandshakeTimeout, d.HandshakeTimeout)
+	c.Heartbeat = cmp.Or(c.Heartbeat, d.Heartbeat)
+	return c
 }
-
-// Where is the URLs of raw without their users and passwords: the brokers
-// and vhosts, for messages that name the user apart.
-func Where(raw string) string {
-	return eachURL(raw, func(u *url.URL) string {
-		u.User = nil
-		return u.String()
-	})
-}
-
-func eachURL(raw string, show func(*url.URL) string) string {
-	var out []string
-	for _, s := range URLs(raw) {
-		u, err := url.Parse(s)
-		if err != nil {
-			out = append(out, "(unparsable URL)")
-			continue
-		}
-		out = append(out, show(u))
-	}
-	return strings.Join(out, ",")
-}
-
-// User is the user name of the first URL in raw ("guest" when it names
-// none, as amqp091 assumes). Agencies stamp the user of the URL they are
-// connected to into the user-id property of what they publish; RabbitMQ
-// refuses a message whose user-id is not the connection's.
-func User(raw string) string {
-	urls := URLs(raw)
-	if len(urls) == 0 {
-		return "guest"
-	}
-	u, err := url.Parse(urls[0])
-	if err != nil || u.User == nil || u.User.Username() == "" {
-		return "guest"
-	}
-	return u.User.Username()
-}
-
-// LoginAttempts is how many times in a row Dial lets the broker refuse the
-// login before it gives up: a refusal right at start-up may come from a
-// broker still loading its users; more than that is a setting to fix.
-const LoginAttempts = 3
 
 // ErrLoginRefused means that the broker refused the user's login (user or
 // password) or its access to the vhost: a person must fix a setting, and
@@ -119,18 +105,10 @@ type Dialer struct {
 	dial func(url string, cfg amqp.Config) (*amqp.Connection, error) // amqp.DialConfig; tests replace it
 }
 
-// dialStatusEvery is how often Dial says, while no broker answers, for how
-// long it has been waiting: often enough to see that a program is alive,
-// seldom enough that an outage of hours stays readable.
-const dialStatusEvery = 10 * time.Second
-
-// handshakeTimeout bounds a connection's AMQP handshake, so that a broker
-// that accepts and never answers is tried again. SIGTERM cuts it short.
-const handshakeTimeout = 30 * time.Second
-
-// NewDialer is a Dialer of the brokers cfg lists.
+// NewDialer is a Dialer of the brokers cfg lists, with DefaultConfig's
+// value for each field cfg leaves zero.
 func NewDialer(cfg Config) *Dialer {
-	return &Dialer{cfg: cfg, urls: URLs(cfg.URL), dial: amqp.DialConfig}
+	return &Dialer{cfg: cfg.withDefaults(), urls: URLs(cfg.URL), dial: amqp.DialConfig}
 }
 
 // Dial connects to the one broker of cfg.URL, or to the first of its list
@@ -149,9 +127,9 @@ func (d *Dialer) Redial(ctx context.Context, log logrus.FieldLogger) (*Conn, err
 
 // Dial connects to the brokers in turn, retrying with a growing, capped
 // backoff for as long as none answers: the first failure and then one line
-// every ten seconds are logged as in_progress, saying for how long no
+// every cfg.StatusEvery are logged as in_progress, saying for how long no
 // broker has answered; the connection made names its broker. It gives up
-// after cfg.DialAttempts attempts when that is set, after LoginAttempts
+// after cfg.DialAttempts attempts when that is set, after cfg.LoginAttempts
 // refused logins in a row ([ErrLoginRefused]), or when ctx ends, at once,
 // also in the middle of a handshake.
 func (d *Dialer) Dial(ctx context.Context, log logrus.FieldLogger) (*Conn, error) {
@@ -164,9 +142,6 @@ func (d *Dialer) connect(ctx context.Context, log logrus.FieldLogger, level logr
 		return nil, fmt.Errorf("no broker URL in %q", Redact(d.cfg.URL))
 	}
 	maxWait := d.cfg.MaxBackoff
-	if maxWait <= 0 {
-		maxWait = 5 * time.Second
-	}
 	wait := min(250*time.Millisecond, maxWait)
 	began := time.Now()
 	var logged time.Time // when the last wait was logged
@@ -200,13 +175,13 @@ func (d *Dialer) connect(ctx context.Context, log logrus.FieldLogger, level logr
 		} else {
 			refused = 0
 		}
-		if refused >= LoginAttempts {
+		if refused >= d.cfg.LoginAttempts {
 			return nil, fmt.Errorf("%w: the broker at %s refused user %q %d times: %w", ErrLoginRefused, Where(target), User(target), refused, err)
 		}
 		if d.cfg.DialAttempts > 0 && attempt >= d.cfg.DialAttempts {
 			return nil, fmt.Errorf("connect to %s: gave up after %d attempts: %w", Redact(d.cfg.URL), attempt, err)
 		}
-		if now := time.Now(); logged.IsZero() || now.Sub(logged) >= dialStatusEvery {
+		if now := time.Now(); logged.IsZero() || now.Sub(logged) >= d.cfg.StatusEvery {
 			logged = now
 			log.WithFields(logrus.Fields{
 				logfmt.ResultKey: logfmt.InProgress,
@@ -236,20 +211,20 @@ func (d *Dialer) dialOnce(ctx context.Context, url string) (*amqp.Connection, er
 	var watching func() bool // stops the watch of ctx over the handshake
 	cfg := amqp.Config{
 		Properties: props,
-		Heartbeat:  10 * time.Second,
+		Heartbeat:  d.cfg.Heartbeat,
 		Locale:     "en_US",
 		// A copy each time: amqp091-go sets its ServerName from the URL
 		// when empty, and every URL is checked against its own host.
 		TLSClientConfig: d.cfg.TLS.Clone(),
 		Dial: func(network, addr string) (net.Conn, error) {
-			nd := net.Dialer{Timeout: 10 * time.Second}
+			nd := net.Dialer{Timeout: d.cfg.ConnectTimeout}
 			conn, err := nd.DialContext(ctx, network, addr)
 			if err != nil {
 				return nil, err
 			}
 			watching = context.AfterFunc(ctx, func() { conn.Close() })
 			// The handshake must finish in time; amqp091 clears the deadline after it.
-			return conn, conn.SetDeadline(time.Now().Add(handshakeTimeout))
+			return conn, conn.SetDeadline(time.Now().Add(d.cfg.HandshakeTimeout))
 		},
 	}
 	if ownCertificate(d.cfg.TLS) != nil {

@@ -1,7 +1,18 @@
 // Package broker is the RabbitMQ layer that the agencies and the lottery
-// share: connecting with a bounded, logged retry; the topology; publishing
-// with publisher confirms; consuming with manual acks and a clean cancel;
-// the winners RPC; and the message formats.
+// share. Its files keep two jobs apart:
+//
+//   - What travels: the message formats and their headers (message.go) and
+//     the protocol's limits (limits.go).
+//   - How it travels: broker URLs (url.go); connecting, with its settings
+//     and their defaults in one [Config], a logged retry and TLS (conn.go,
+//     tls.go, backoff.go); the topology (topology.go); publishing with
+//     publisher confirms (publish.go); consuming with manual acks and a
+//     clean cancel (consume.go); and the winners RPC (rpc.go).
+//
+// Its errors speak of the broker; the programs add the name of the setting
+// involved. Policy lives with its owner: how much memory the lottery may
+// hold is the lottery's (lottery/service), the names of its replicas the
+// settings' (envconf).
 //
 // # Topology
 //

@@ -14,8 +14,10 @@ import (
 // the same messages; the agency checks its own file and settings against
 // them before it sends anything. bet.MaxRowBytes bounds a row.
 const (
-	// MaxMessageBytes bounds a message's body. Brokers the project starts
-	// refuse a larger one themselves (max_message_size).
+	// MaxMessageBytes bounds a message's body. The compose brokers, the
+	// native one `make broker` starts and the private nodes of the tests
+	// and tools refuse a larger one themselves (max_message_size); a
+	// broker started otherwise may take more, and the lottery refuses it.
 	MaxMessageBytes = 1 << 20
 	// MaxBatchBets bounds the bets of a batch, and so CLI_BATCH_MAXAMOUNT.
 	MaxBatchBets = 10_000
@@ -50,21 +52,6 @@ const (
 // no agency waits for any more (an agency asks again on each connection), or
 // the second answer from another lottery replica, which must not pile up.
 const ReplyTTL = time.Minute
-
-// LotteryHeldBytes is the most memory a lottery holds because of what
-// senders publish, with prefetch and group its settings and betBytes what a
-// bet read takes besides its text (the size of bet.Bet): up to prefetch
-// whole messages handed over by the broker, and the bets of the batches read
-// ahead, being stored and kept for reuse (three groups and one batch).
-func LotteryHeldBytes(prefetch, group, betBytes int) int64 {
-	return int64(prefetch)*MaxMessageBytes + int64(3*group+1)*MaxBatchBets*int64(betBytes)
-}
-
-// LotteryOwnBytes is what a lottery takes besides what senders make it
-// hold: the runtime, buffers, the journal's index. With LotteryHeldBytes it
-// makes the lottery's soft memory limit (Go's GOMEMLIMIT), under which the
-// collector runs before garbage doubles the heap.
-const LotteryOwnBytes = 32 << 20
 
 // CheckHeaders says whether h is within MaxHeaders and MaxHeaderBytes.
 func CheckHeaders(h amqp.Table) error {

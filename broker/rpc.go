@@ -4,13 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/loteria-nacional/pipeline/logfmt"
 
 	"github.com/google/uuid"
 	amqp "github.com/rabbitmq/amqp091-go"
 	"github.com/sirupsen/logrus"
 
 	"github.com/loteria-nacional/pipeline/internal/failpoint"
+	"github.com/loteria-nacional/pipeline/logfmt"
 )
 
 // Client makes RPC calls whose replies come back on one durable reply queue.

@@ -265,7 +265,7 @@ func TestRefusedLoginStopsTheProgram(t *testing.T) {
 				t.Errorf("%s logged its password: %s", name, l)
 			}
 		}
-		want := []string{fmt.Sprintf("refused user %q %d times", u.User.Username(), broker.LoginAttempts), broker.Where(u.String())}
+		want := []string{fmt.Sprintf("refused user %q %d times", u.User.Username(), broker.DefaultConfig.LoginAttempts), broker.Where(u.String())}
 		if len(fails) != 1 || !containsAll(fails[0], want) {
 			t.Errorf("%s fail lines %q; want one that says %q", name, fails, want)
 		}

@@ -6,7 +6,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"github.com/loteria-nacional/pipeline/internal/await"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -15,6 +14,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/loteria-nacional/pipeline/internal/await"
 
 	amqp "github.com/rabbitmq/amqp091-go"
 

@@ -3,8 +3,6 @@ package e2e
 import (
 	"context"
 	"fmt"
-	"github.com/loteria-nacional/pipeline/internal/await"
-	"github.com/loteria-nacional/pipeline/logfmt"
 	"io"
 	"os"
 	"os/exec"
@@ -16,6 +14,9 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/loteria-nacional/pipeline/internal/await"
+	"github.com/loteria-nacional/pipeline/logfmt"
 
 	amqp "github.com/rabbitmq/amqp091-go"
 	"go.uber.org/goleak"

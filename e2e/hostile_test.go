@@ -4,8 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"github.com/loteria-nacional/pipeline/internal/await"
-	"github.com/loteria-nacional/pipeline/logfmt"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -13,6 +11,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/loteria-nacional/pipeline/internal/await"
+	"github.com/loteria-nacional/pipeline/logfmt"
 
 	amqp "github.com/rabbitmq/amqp091-go"
 

@@ -4,13 +4,14 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"github.com/loteria-nacional/pipeline/internal/await"
 	"net/http"
 	"net/url"
 	"os/exec"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/loteria-nacional/pipeline/internal/await"
 
 	"github.com/loteria-nacional/pipeline/internal/brokertest"
 	"github.com/loteria-nacional/pipeline/internal/capacity"

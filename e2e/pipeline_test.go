@@ -6,7 +6,6 @@ import (
 	"archive/zip"
 	"cmp"
 	"fmt"
-	"github.com/loteria-nacional/pipeline/logfmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -14,6 +13,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/loteria-nacional/pipeline/logfmt"
 
 	"github.com/loteria-nacional/pipeline/bet"
 	"github.com/loteria-nacional/pipeline/internal/brokertest"

@@ -18,6 +18,7 @@ import (
 
 	"github.com/loteria-nacional/pipeline/envconf"
 	"github.com/loteria-nacional/pipeline/logfmt"
+	"github.com/loteria-nacional/pipeline/lottery/service"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -35,7 +36,7 @@ func TestRunRefusesBadSettings(t *testing.T) {
 		{"a prefetch that is no number", nil, map[string]string{"LOTTERY_PREFETCH": "many"}, `LOTTERY_PREFETCH="many"`},
 		{"an unknown identity", nil, map[string]string{"LOTTERY_IDENTITY": "trust"}, `LOTTERY_IDENTITY="trust": want header or user`},
 		{"a user pattern without {id}", nil, map[string]string{"LOTTERY_IDENTITY": "user", "LOTTERY_USER_PATTERN": "agency"}, "want a pattern with {id}"},
-		{"an unknown topology mode", nil, map[string]string{"TOPOLOGY_MODE": "guess"}, `topology mode "guess"`},
+		{"an unknown topology mode", nil, map[string]string{"TOPOLOGY_MODE": "guess"}, `setting TOPOLOGY_MODE: topology mode "guess"`},
 		{"a replica name with a dash", nil, map[string]string{"LOTTERY_REPLICAS": "a,lottery-b", "LOTTERY_REPLICA": "a"}, `replica 2 is "lottery-b"`},
 		{"a replica without the list", nil, map[string]string{"LOTTERY_REPLICA": "a"}, `LOTTERY_REPLICA is "a" but LOTTERY_REPLICAS is empty`},
 		{"replicas without this one's name", nil, map[string]string{"LOTTERY_REPLICAS": "a,b"}, `LOTTERY_REPLICA is "", which is not one of LOTTERY_REPLICAS "a,b"`},
@@ -65,7 +66,7 @@ func TestRunHelpListsEverySetting(t *testing.T) {
 	if !errors.Is(err, envconf.ErrHelp) {
 		t.Fatalf("run -h = %v; want envconf.ErrHelp", err)
 	}
-	for _, s := range settings() {
+	for _, s := range service.Settings() {
 		if !strings.Contains(out.String(), s.Name+" ") || !strings.Contains(out.String(), fmt.Sprintf("%q", s.Default)) {
 			t.Errorf("-h does not list %s with its default %q:\n%s", s.Name, s.Default, out.String())
 		}

@@ -6,8 +6,6 @@ import (
 	"bufio"
 	"context"
 	"fmt"
-	"github.com/loteria-nacional/pipeline/internal/await"
-	"github.com/loteria-nacional/pipeline/logfmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -15,6 +13,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/loteria-nacional/pipeline/internal/await"
+	"github.com/loteria-nacional/pipeline/logfmt"
 
 	"github.com/loteria-nacional/pipeline/internal/repotest"
 )

@@ -9,8 +9,6 @@ import (
 	"crypto/tls"
 	"encoding/json"
 	"fmt"
-	"github.com/loteria-nacional/pipeline/internal/await"
-	"github.com/loteria-nacional/pipeline/logfmt"
 	"net/http"
 	"os"
 	"os/exec"
@@ -20,6 +18,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/loteria-nacional/pipeline/internal/await"
+	"github.com/loteria-nacional/pipeline/logfmt"
 
 	amqp "github.com/rabbitmq/amqp091-go"
 

@@ -7,13 +7,14 @@ package brokertest
 
 import (
 	"fmt"
-	"github.com/loteria-nacional/pipeline/internal/await"
 	"net/url"
 	"os"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/loteria-nacional/pipeline/internal/await"
 
 	amqp "github.com/rabbitmq/amqp091-go"
 

@@ -2,10 +2,11 @@ package main
 
 import (
 	"fmt"
-	"github.com/loteria-nacional/pipeline/logfmt"
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/loteria-nacional/pipeline/logfmt"
 
 	"github.com/loteria-nacional/pipeline/broker"
 	"github.com/loteria-nacional/pipeline/internal/launch"

@@ -24,7 +24,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/loteria-nacional/pipeline/broker"
+	"github.com/loteria-nacional/pipeline/envconf"
+
 	"github.com/loteria-nacional/pipeline/internal/rabbitapi"
 )
 
@@ -96,8 +97,8 @@ func run(o options) error {
 		return err
 	}
 	b := &vhosts{api: api, amqpURL: o.amqpURL}
-	if o.replicas > broker.MaxReplicas {
-		return fmt.Errorf("-replicas %d: at most %d", o.replicas, broker.MaxReplicas)
+	if o.replicas > envconf.MaxReplicas {
+		return fmt.Errorf("-replicas %d: at most %d", o.replicas, envconf.MaxReplicas)
 	}
 	withReplicas := o
 	o.replicas = 0 // everything else runs one lottery

@@ -5,12 +5,13 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"github.com/loteria-nacional/pipeline/internal/await"
 	"net/http"
 	"net/url"
 	"os"
 	"sync"
 	"time"
+
+	"github.com/loteria-nacional/pipeline/internal/await"
 
 	"github.com/loteria-nacional/pipeline/internal/capacity"
 	"github.com/loteria-nacional/pipeline/internal/rabbitapi"

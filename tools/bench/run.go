@@ -15,6 +15,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/loteria-nacional/pipeline/envconf"
+
 	amqp "github.com/rabbitmq/amqp091-go"
 
 	"github.com/loteria-nacional/pipeline/broker"
@@ -236,7 +238,7 @@ func runPipeline(o options, v *vhosts, w workload) (*pipelineResult, error) {
 	fmt.Printf("action: bench_pipeline | result: in_progress | corrida: %s | apuestas: %d\n", w.name, res.bets)
 
 	l := &launcher{bin: o.bin, amqpURL: amqpURL, tls: v.tls}
-	replicas := broker.ReplicaNames(o.replicas)
+	replicas := envconf.ReplicaNames(o.replicas)
 	stored := make([]int, max(len(replicas), 1))
 	var lotteries []*launch.Process
 	defer func() {
@@ -376,7 +378,7 @@ func (l *launcher) startAgencies(o options, files []string, on func(i int, e log
 	for i, f := range files {
 		env := append([]string{"CLI_ID=" + strconv.Itoa(i+1), "CLI_DATA_FILE=" + f,
 			"CLI_BATCH_MAXAMOUNT=" + strconv.Itoa(o.batch), "CLI_CONFIRM_WINDOW=" + strconv.Itoa(o.window),
-			"LOTTERY_REPLICAS=" + strings.Join(broker.ReplicaNames(o.replicas), ",")}, l.tls.env("agency-"+strconv.Itoa(i+1))...)
+			"LOTTERY_REPLICAS=" + strings.Join(envconf.ReplicaNames(o.replicas), ",")}, l.tls.env("agency-"+strconv.Itoa(i+1))...)
 		a, err := l.start("agency", "agency "+strconv.Itoa(i+1), func(e logfmt.Event, at time.Time) error { return on(i, e, at) }, env...)
 		if err != nil {
 			for _, a := range agencies {

@@ -4,10 +4,11 @@ import (
 	"cmp"
 	"context"
 	"fmt"
-	"github.com/loteria-nacional/pipeline/internal/await"
-	"github.com/loteria-nacional/pipeline/logfmt"
 	"syscall"
 	"time"
+
+	"github.com/loteria-nacional/pipeline/internal/await"
+	"github.com/loteria-nacional/pipeline/logfmt"
 
 	amqp "github.com/rabbitmq/amqp091-go"
 

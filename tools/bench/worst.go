@@ -3,16 +3,17 @@ package main
 import (
 	"context"
 	"fmt"
-	"github.com/loteria-nacional/pipeline/logfmt"
 	"strconv"
 	"strings"
 	"syscall"
 	"time"
-	"unsafe"
+
+	"github.com/loteria-nacional/pipeline/lottery/service"
+
+	"github.com/loteria-nacional/pipeline/logfmt"
 
 	amqp "github.com/rabbitmq/amqp091-go"
 
-	"github.com/loteria-nacional/pipeline/bet"
 	"github.com/loteria-nacional/pipeline/broker"
 )
 
@@ -30,7 +31,7 @@ type worstResult struct {
 // group full twice over, then the finished event, and measures the
 // lottery's peak RSS until the draw.
 func runWorst(o options, v *vhosts) (*worstResult, error) {
-	res := &worstResult{batches: 2 * (o.prefetch + o.group), heldBytes: broker.LotteryHeldBytes(o.prefetch, o.group, int(unsafe.Sizeof(bet.Bet{})))}
+	res := &worstResult{batches: 2 * (o.prefetch + o.group), heldBytes: service.HeldBytes(o.prefetch, o.group)}
 	err := v.alone(o, "bench-worst", func(ctx context.Context, conn *amqp.Connection, amqpURL, dataDir string) error {
 		return res.measure(ctx, o, conn, amqpURL, dataDir)
 	})

@@ -18,10 +18,11 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
-	"github.com/loteria-nacional/pipeline/internal/await"
 	"net/http"
 	"os"
 	"time"
+
+	"github.com/loteria-nacional/pipeline/internal/await"
 
 	"github.com/loteria-nacional/pipeline/broker"
 	"github.com/loteria-nacional/pipeline/internal/capacity"

@@ -30,7 +30,7 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/loteria-nacional/pipeline/broker"
+	"github.com/loteria-nacional/pipeline/envconf"
 )
 
 // renewWithin is how close to its expiry a certificate is renewed.
@@ -61,7 +61,7 @@ func run(out string, agencies int, replicaList string, now time.Time) error {
 	if agencies < 1 {
 		return fmt.Errorf("-agencies %d: want 1 or more", agencies)
 	}
-	replicas, err := broker.ParseReplicas(replicaList)
+	replicas, err := envconf.ParseReplicas(replicaList)
 	if err != nil {
 		return fmt.Errorf("-replicas: %w", err)
 	}

@@ -15,6 +15,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/loteria-nacional/pipeline/envconf"
+
 	"go.yaml.in/yaml/v3"
 
 	"github.com/loteria-nacional/pipeline/broker"
@@ -529,7 +531,7 @@ func checkCluster(t *testing.T, c composeFile, hosts []string) {
 		t.Errorf("rabbitmq-ready NODES = %q; want %q", got, want)
 	}
 	var queues []string
-	replicas, err := broker.ParseReplicas(c.Services["agency1"].Environment["LOTTERY_REPLICAS"])
+	replicas, err := envconf.ParseReplicas(c.Services["agency1"].Environment["LOTTERY_REPLICAS"])
 	if err != nil {
 		t.Fatal(err)
 	}

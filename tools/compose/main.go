@@ -33,6 +33,8 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/loteria-nacional/pipeline/envconf"
+
 	"github.com/loteria-nacional/pipeline/broker"
 )
 
@@ -109,10 +111,10 @@ func run(o options) error {
 	if o.agencies < 1 {
 		return fmt.Errorf("-agencies %d: want at least 1", o.agencies)
 	}
-	if o.replicas == 1 || o.replicas > broker.MaxReplicas {
-		return fmt.Errorf("-replicas %d: want 2 to %d (or none, for one lottery)", o.replicas, broker.MaxReplicas)
+	if o.replicas == 1 || o.replicas > envconf.MaxReplicas {
+		return fmt.Errorf("-replicas %d: want 2 to %d (or none, for one lottery)", o.replicas, envconf.MaxReplicas)
 	}
-	replicas := broker.ReplicaNames(o.replicas)
+	replicas := envconf.ReplicaNames(o.replicas)
 	o.cluster = o.cluster || len(replicas) > 0 // replicas run on the cluster
 	if o.course && o.cluster {
 		return fmt.Errorf("-course runs one broker node: not with -cluster or -replicas")

@@ -1,4 +1,4 @@
-package main
+package service
 
 import (
 	"os"
@@ -57,7 +57,7 @@ func TestJournalRefusesCorruptMiddle(t *testing.T) {
 
 func TestRecoverCutsUncommittedBets(t *testing.T) {
 	dir := t.TempDir()
-	cfg := config{agencies: 1, dataDir: dir}
+	cfg := Config{agencies: 1, dataDir: dir}
 	st, store, j, err := recoverState(cfg, logfmt.Discard())
 	if err != nil {
 		t.Fatal(err)
@@ -113,7 +113,7 @@ func TestRecoverRefusesAnotherNumberOfAgencies(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			_, store, j, err := recoverState(config{agencies: tc.agencies, dataDir: dir}, logfmt.Discard())
+			_, store, j, err := recoverState(Config{agencies: tc.agencies, dataDir: dir}, logfmt.Discard())
 			if tc.want == "" {
 				if err != nil {
 					t.Fatalf("recoverState = %v; want the draw recovered", err)
@@ -136,7 +136,7 @@ func TestRecoverRefusesAnotherNumberOfAgencies(t *testing.T) {
 
 func TestNewJournalRecordsTheAgencies(t *testing.T) {
 	dir := t.TempDir()
-	_, store, j, err := recoverState(config{agencies: 7, dataDir: dir}, logfmt.Discard())
+	_, store, j, err := recoverState(Config{agencies: 7, dataDir: dir}, logfmt.Discard())
 	if err != nil {
 		t.Fatal(err)
 	}

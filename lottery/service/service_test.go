@@ -1,4 +1,4 @@
-package main
+package service
 
 import (
 	"errors"
@@ -98,7 +98,7 @@ func TestStoredBatchFreesItsSlice(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer jour.Close()
-	l := &lottery{cfg: config{agencies: 2}, log: logfmt.Discard(), store: store, journal: jour, state: newState(2), free: make(chan []bet.Bet, 1)}
+	l := &lottery{cfg: Config{agencies: 2}, log: logfmt.Discard(), store: store, journal: jour, state: newState(2), free: make(chan []bet.Bet, 1)}
 	body := "A,B,1,2000-01-01,1\r\nC,D,2,2000-01-02,7574\r\n"
 	in := l.read(delivery(broker.Batch{Agency: 2, Seq: 1, Bets: 2, Fingerprint: "f", Body: []byte(body)}.Publishing()))
 	if _, err := l.takeBatch(in); err != nil {

@@ -1,4 +1,4 @@
-package main
+package agent
 
 import (
 	"context"
@@ -138,7 +138,7 @@ func TestCheckFileKeepsBatchesWithinTheLimits(t *testing.T) {
 func TestConfigBoundsTheBatchSize(t *testing.T) {
 	for _, v := range []string{"0", "10001"} {
 		env := map[string]string{"CLI_ID": "1", "CLI_BATCH_MAXAMOUNT": v}
-		_, err := loadConfig(nil, func(k string) string { return env[k] }, nil)
+		_, err := Load(nil, func(k string) string { return env[k] }, nil)
 		if err == nil || !strings.Contains(err.Error(), "want an integer from 1 to 10000") {
 			t.Errorf("CLI_BATCH_MAXAMOUNT=%s: %v; want it refused with the bounds", v, err)
 		}
@@ -151,7 +151,7 @@ func TestConfigBoundsTheBatchSize(t *testing.T) {
 // again, and a lost connection is no nack.
 func TestRefusedCountsNacksOfOnePublish(t *testing.T) {
 	nack := fmt.Errorf("%w: %w", broker.ErrConnectionLost, broker.ErrNacked)
-	a := &agent{cfg: config{batchSize: 10}, total: 30}
+	a := &agent{cfg: Config{batchSize: 10}, total: 30}
 	now := time.Now()
 	second := func() time.Time { now = now.Add(time.Second); return now }
 	for i := 1; i <= 2*maxNacks; i++ {

@@ -1,15 +1,16 @@
-package main
+package service
 
 import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/loteria-nacional/pipeline/internal/await"
 	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/loteria-nacional/pipeline/internal/await"
 
 	amqp "github.com/rabbitmq/amqp091-go"
 	"github.com/sirupsen/logrus"
@@ -93,7 +94,7 @@ type bench struct {
 
 func newBench(t *testing.T, agencies int) *bench {
 	t.Helper()
-	cfg := config{agencies: agencies, dataDir: t.TempDir(), group: 8, statusEvery: time.Hour, drain: time.Second}
+	cfg := Config{agencies: agencies, dataDir: t.TempDir(), group: 8, statusEvery: time.Hour, drain: time.Second}
 	log, hook := test.NewNullLogger()
 	log.SetLevel(logrus.DebugLevel)
 	st, store, jour, err := recoverState(cfg, log)

@@ -1,4 +1,4 @@
-package main
+package service
 
 import (
 	"fmt"
@@ -6,15 +6,13 @@ import (
 	"path/filepath"
 	"slices"
 	"time"
-	"unsafe"
 
-	"github.com/loteria-nacional/pipeline/bet"
 	"github.com/loteria-nacional/pipeline/broker"
 	"github.com/loteria-nacional/pipeline/envconf"
 )
 
-// settings lists every setting with its default, for loading and for -h.
-func settings() []envconf.Setting {
+// Settings lists every setting with its default, for loading and for -h.
+func Settings() []envconf.Setting {
 	return append(envconf.Shared(), []envconf.Setting{
 		{Name: "LOTTERY_AGENCIES", Default: "5", Help: "agencies 1…N take part in the draw"},
 		{Name: "LOTTERY_REPLICA", Default: "", Help: "with LOTTERY_REPLICAS, which replica this is"},
@@ -29,7 +27,8 @@ func settings() []envconf.Setting {
 	}...)
 }
 
-type config struct {
+// Config is the lottery's settings, read by Load.
+type Config struct {
 	broker      broker.Config
 	logLevel    string
 	agencies    int
@@ -43,34 +42,44 @@ type config struct {
 	replicas    []string // every replica of the deployment; none: one lottery
 	replica     string   // this one, or ""
 	waitOnError bool     // LOTTERY_ON_ERROR=wait
+	// memoryLimitSet: GOMEMLIMIT is set, and Run leaves Go's memory limit
+	// as it says.
+	memoryLimitSet bool
 }
 
-// memoryLimit is the lottery's soft memory limit (Go's GOMEMLIMIT): what
-// senders can make it hold with its settings, and its own.
-func (c config) memoryLimit() int64 {
-	return broker.LotteryHeldBytes(c.prefetch, c.group, int(unsafe.Sizeof(bet.Bet{}))) + broker.LotteryOwnBytes
-}
+// LogLevel is the LOG_LEVEL setting.
+func (c Config) LogLevel() string { return c.logLevel }
 
-func (c config) betsPath() string    { return filepath.Join(c.dataDir, "bets.csv") }
-func (c config) journalPath() string { return filepath.Join(c.dataDir, "journal.jsonl") }
+// WaitOnError reports whether, after an error a restart cannot mend, the
+// program waits for a person (LOTTERY_ON_ERROR=wait) rather than exit.
+func (c Config) WaitOnError() bool { return c.waitOnError }
 
-func loadConfig(args []string, getenv func(string) string, stdout io.Writer) (config, error) {
-	v, err := envconf.Load("lottery", settings(), args, getenv, stdout)
+func (c Config) betsPath() string    { return filepath.Join(c.dataDir, "bets.csv") }
+func (c Config) journalPath() string { return filepath.Join(c.dataDir, "journal.jsonl") }
+
+// Load reads the settings from the environment (getenv) and a config file,
+// as envconf does; -h among args prints them to stdout, and Load returns
+// envconf.ErrHelp. An error names the setting that is wrong.
+func Load(args []string, getenv func(string) string, stdout io.Writer) (Config, error) {
+	v, err := envconf.Load("lottery", Settings(), args, getenv, stdout)
 	if err != nil {
-		return config{}, err
+		return Config{}, err
 	}
-	c := config{
-		logLevel:    v.String("LOG_LEVEL"),
-		agencies:    v.Int("LOTTERY_AGENCIES", 1),
-		dataDir:     v.String("LOTTERY_DATA_DIR"),
-		prefetch:    v.Int("LOTTERY_PREFETCH", 1),
-		group:       v.Int("LOTTERY_GROUP", 1),
-		statusEvery: time.Duration(v.Int("LOTTERY_STATUS_SECONDS", 1)) * time.Second,
-		drain:       time.Duration(v.Int("LOTTERY_DRAIN_SECONDS", 1)) * time.Second,
+	c := Config{
+		memoryLimitSet: getenv("GOMEMLIMIT") != "",
+		logLevel:       v.String("LOG_LEVEL"),
+		agencies:       v.Int("LOTTERY_AGENCIES", 1),
+		dataDir:        v.String("LOTTERY_DATA_DIR"),
+		prefetch:       v.Int("LOTTERY_PREFETCH", 1),
+		group:          v.Int("LOTTERY_GROUP", 1),
+		statusEvery:    time.Duration(v.Int("LOTTERY_STATUS_SECONDS", 1)) * time.Second,
+		drain:          time.Duration(v.Int("LOTTERY_DRAIN_SECONDS", 1)) * time.Second,
 	}
 	c.broker, err = envconf.Broker(v, "lottery")
 	if err == nil {
-		c.topology, err = broker.ParseMode(v.String("TOPOLOGY_MODE"))
+		if c.topology, err = broker.ParseMode(v.String("TOPOLOGY_MODE")); err != nil {
+			err = fmt.Errorf("setting TOPOLOGY_MODE: %w", err)
+		}
 	}
 	if err == nil {
 		c.identity, err = parseIdentity(v.String("LOTTERY_IDENTITY"), v.String("LOTTERY_USER_PATTERN"))
@@ -101,7 +110,7 @@ func parseOnError(s string) (bool, error) {
 // parseReplicas checks that LOTTERY_REPLICA names one of LOTTERY_REPLICAS,
 // or that both are unset.
 func parseReplicas(list, replica string) ([]string, string, error) {
-	replicas, err := broker.ParseReplicas(list)
+	replicas, err := envconf.ParseReplicas(list)
 	switch {
 	case err != nil:
 		return nil, "", err

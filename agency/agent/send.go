@@ -1,4 +1,4 @@
-package main
+package agent
 
 import (
 	"context"
@@ -19,7 +19,7 @@ import (
 // survives reconnections, so that a new connection resumes from the first
 // batch the broker has not confirmed.
 type agent struct {
-	cfg         config
+	cfg         Config
 	log         logrus.FieldLogger
 	total       int    // bets in the file
 	fingerprint string // of the file and batch size

@@ -1,4 +1,4 @@
-package main
+package agent
 
 import (
 	"fmt"
@@ -9,8 +9,8 @@ import (
 	"github.com/loteria-nacional/pipeline/envconf"
 )
 
-// settings lists every setting with its default, for loading and for -h.
-func settings() []envconf.Setting {
+// Settings lists every setting with its default, for loading and for -h.
+func Settings() []envconf.Setting {
 	return append(envconf.Shared(), []envconf.Setting{
 		{Name: "CLI_ID", Default: "", Help: "this agency's number, 1…N (required)"},
 		{Name: "CLI_DATA_FILE", Default: defaultDataFile, Help: "the agency's CSV of bets"},
@@ -22,7 +22,8 @@ func settings() []envconf.Setting {
 
 const defaultDataFile = ".data/agency-{CLI_ID}.csv"
 
-type config struct {
+// Config is the agency's settings, read by Load.
+type Config struct {
 	broker         broker.Config
 	logLevel       string
 	id             int
@@ -34,15 +35,21 @@ type config struct {
 	replicas       []string // the lottery's replicas; none: one lottery
 }
 
-func loadConfig(args []string, getenv func(string) string, stdout io.Writer) (config, error) {
-	v, err := envconf.Load("agency", settings(), args, getenv, stdout)
+// LogLevel is the LOG_LEVEL setting.
+func (c Config) LogLevel() string { return c.logLevel }
+
+// Load reads the settings from the environment (getenv) and a config file,
+// as envconf does; -h among args prints them to stdout, and Load returns
+// envconf.ErrHelp. An error names the setting that is wrong.
+func Load(args []string, getenv func(string) string, stdout io.Writer) (Config, error) {
+	v, err := envconf.Load("agency", Settings(), args, getenv, stdout)
 	if err != nil {
-		return config{}, err
+		return Config{}, err
 	}
 	if v.String("CLI_ID") == "" {
-		return config{}, fmt.Errorf("setting CLI_ID is required: the agency's number, 1…N")
+		return Config{}, fmt.Errorf("setting CLI_ID is required: the agency's number, 1…N")
 	}
-	c := config{
+	c := Config{
 		logLevel:       v.String("LOG_LEVEL"),
 		id:             v.Int("CLI_ID", 1),
 		dataFile:       v.String("CLI_DATA_FILE"),
@@ -55,10 +62,12 @@ func loadConfig(args []string, getenv func(string) string, stdout io.Writer) (co
 	}
 	c.broker, err = envconf.Broker(v, fmt.Sprintf("agency-%d", c.id))
 	if err == nil {
-		c.topology, err = broker.ParseMode(v.String("TOPOLOGY_MODE"))
+		if c.topology, err = broker.ParseMode(v.String("TOPOLOGY_MODE")); err != nil {
+			err = fmt.Errorf("setting TOPOLOGY_MODE: %w", err)
+		}
 	}
 	if err == nil {
-		c.replicas, err = broker.ParseReplicas(v.String("LOTTERY_REPLICAS"))
+		c.replicas, err = envconf.ParseReplicas(v.String("LOTTERY_REPLICAS"))
 	}
 	if err == nil {
 		err = v.Err()

@@ -1,4 +1,4 @@
-package main
+package agent
 
 import (
 	"os"
@@ -16,7 +16,7 @@ func TestConfigFromCourseYAML(t *testing.T) {
 		t.Fatal(err)
 	}
 	env := map[string]string{"CONFIG_FILE": path, "CLI_ID": "3"}
-	cfg, err := loadConfig(nil, func(k string) string { return env[k] }, nil)
+	cfg, err := Load(nil, func(k string) string { return env[k] }, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
