@@ -7,9 +7,34 @@ import (
 	"testing"
 )
 
-// TestBenchFailsOnALineItCannotRead runs a stand-in lottery that prints the
-// lines the bench reads: a stored batch whose line lacks cantidad must fail
-// the run, never count as zero bets; so must a line of another shape.
+// standIn runs a stand-in lottery that prints lines, handing them to the
+// bench's own reading of a lottery, and returns the launcher, what was
+// counted, and whether the lottery was seen ready, once it has exited.
+func standIn(t *testing.T, lines ...string) (*launcher, *pipelineResult, []int, bool) {
+	t.Helper()
+	dir := t.TempDir()
+	script := "#!/bin/sh\n"
+	for _, l := range lines {
+		script += "echo '" + l + "'\n"
+	}
+	if err := os.WriteFile(filepath.Join(dir, "lottery"), []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	l := &launcher{bin: dir}
+	res := &pipelineResult{}
+	stored := make([]int, 1)
+	ready := false
+	p, err := l.start("lottery", "lottery 1", res.onLottery(0, stored, func() { ready = true }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	<-p.Done
+	return l, res, stored, ready
+}
+
+// TestBenchFailsOnALineItCannotRead: a stored batch whose line lacks
+// cantidad must fail the run, never count as zero bets; so must a line of
+// another shape.
 func TestBenchFailsOnALineItCannotRead(t *testing.T) {
 	for _, tc := range []struct {
 		name, line, want string
@@ -19,21 +44,8 @@ func TestBenchFailsOnALineItCannotRead(t *testing.T) {
 		{"not the format", "apuesta_recibida cantidad=3", `has no ": "`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			dir := t.TempDir()
-			script := "#!/bin/sh\necho 'action: lottery_iniciado | result: success'\necho '" + tc.line + "'\n"
-			if err := os.WriteFile(filepath.Join(dir, "lottery"), []byte(script), 0o755); err != nil {
-				t.Fatal(err)
-			}
-			l := &launcher{bin: dir}
-			res := &pipelineResult{}
-			stored := make([]int, 1)
-			ready := false
-			p, err := l.start("lottery", "lottery 1", res.onLottery(0, stored, func() { ready = true }))
-			if err != nil {
-				t.Fatal(err)
-			}
-			<-p.Done
-			err = l.failed()
+			l, _, stored, ready := standIn(t, "action: lottery_iniciado | result: success", tc.line)
+			err := l.failed()
 			if err == nil || !strings.Contains(err.Error(), tc.want) || !strings.HasPrefix(err.Error(), "lottery 1: ") {
 				t.Errorf("failed() = %v; want an error from lottery 1 saying %q", err, tc.want)
 			}
@@ -44,26 +56,14 @@ func TestBenchFailsOnALineItCannotRead(t *testing.T) {
 	}
 }
 
-// TestBenchCountsStoredBets is the same stand-in with lines the bench
-// reads right: what it counts is what the lines say.
+// TestBenchCountsStoredBets: with lines the bench reads right, what it
+// counts is what the lines say.
 func TestBenchCountsStoredBets(t *testing.T) {
-	dir := t.TempDir()
-	script := "#!/bin/sh\n" +
-		"echo 'action: apuesta_recibida | result: success | agencia: 1 | cantidad: 3 | lote: 1'\n" +
-		"echo 'action: apuesta_recibida | result: fail | agencia: 1 | cantidad: 5 | lote: 2 | error: x'\n" +
-		"echo 'action: apuesta_recibida | result: success | agencia: 2 | cantidad: 4 | lote: 1'\n" +
-		"echo 'action: sorteo | result: success | ganadores: 0'\n"
-	if err := os.WriteFile(filepath.Join(dir, "lottery"), []byte(script), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	l := &launcher{bin: dir}
-	res := &pipelineResult{}
-	stored := make([]int, 1)
-	p, err := l.start("lottery", "lottery 1", res.onLottery(0, stored, func() {}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	<-p.Done
+	l, res, stored, _ := standIn(t,
+		"action: apuesta_recibida | result: success | agencia: 1 | cantidad: 3 | lote: 1",
+		"action: apuesta_recibida | result: fail | agencia: 1 | cantidad: 5 | lote: 2 | error: x",
+		"action: apuesta_recibida | result: success | agencia: 2 | cantidad: 4 | lote: 1",
+		"action: sorteo | result: success | ganadores: 0")
 	if err := l.failed(); err != nil {
 		t.Fatal(err)
 	}
