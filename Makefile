@@ -52,7 +52,7 @@ demo-cluster: data cluster ## The demo on the three-node cluster, losing the nod
 	AGENCIES=$(AGENCIES) tools/demo-cluster.sh $(BIN)
 
 .PHONY: test
-test: broker ## Run every test (unit, broker integration, end to end) with -race against a real RabbitMQ
+test: broker ## Unit, broker-integration and end-to-end tests with -race against a real RabbitMQ (the heavy suites have targets of their own)
 	$(GO) vet ./...
 	$(GO) test -race -count=1 -timeout 20m ./...
 

@@ -6,8 +6,8 @@
 # that is one, or leads to one through links, is refused. Its agencies
 # read the course's client/config.yaml (batch.maxAmount and log.level), which
 # must exist when the stack starts. Unlike the other deployments it speaks
-# plain AMQP, inside a compose network of its own that no host port reaches. See "Grading with the course's tests" in
-# the README.
+# plain AMQP, inside a compose network of its own that no host port reaches. See
+# docs/course.md.
 set -eu
 
 usage() {

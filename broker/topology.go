@@ -243,7 +243,7 @@ func (t Topology) Apply(conn *amqp.Connection, mode Mode) error {
 		var ae *amqp.Error
 		if errors.As(err, &ae) && ae.Code == amqp.PreconditionFailed {
 			return fmt.Errorf("%s queue %q: %w: it exists with other arguments, made by an earlier version: "+
-				"start a new draw on a new vhost (see the README on moving to quorum queues)", mode, q.Name, err)
+				"start a new draw on a new vhost (see docs/deployment.md on moving to quorum queues)", mode, q.Name, err)
 		}
 		if err != nil {
 			return fmt.Errorf("%s queue %q: %w", mode, q.Name, err)

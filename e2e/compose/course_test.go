@@ -96,7 +96,7 @@ func (c *course) restartKeepsTheDraw(t *testing.T) {
 	})
 }
 
-// course is a copy of the repository set up once as the README says for the
+// course is a copy of the repository set up once as docs/course.md says for the
 // course's tests, with images of its own.
 type course struct {
 	dir string
@@ -279,7 +279,7 @@ type courseLine struct {
 }
 
 // parseCourseLine is the course's line_parser.parse, with the one change
-// its README's recipe names: the erase-line escape Compose 2.26 writes
+// docs/course.md names: the erase-line escape Compose 2.26 writes
 // before each line is dropped first. A line with neither an action nor an
 // exit is nil; an unknown result or a detail without a colon is an error,
 // as the parser raises there.

@@ -59,7 +59,7 @@ func renderReport(o options, r results) string {
 	row("agency 1 peak RSS (highest of all runs)", "%.1f MB", float64(agencyRSS)/1024)
 	if w := r.worst; w != nil {
 		row(fmt.Sprintf("lottery peak RSS under the worst batches allowed (%d of %d bets and %.2f MB each, from one sender)", w.batches, broker.MaxBatchBets, float64(w.bodyBytes)/1e6),
-			"%.1f MB (what senders can make it hold, by the README's bound for prefetch %d and group %d: %.1f MB; with its own, its memory limit: %.1f MB)",
+			"%.1f MB (what senders can make it hold, by docs/configuration.md's bound for prefetch %d and group %d: %.1f MB; with its own, its memory limit: %.1f MB)",
 			float64(w.lotteryRSS)/1024, o.prefetch, o.group, float64(w.heldBytes)/1e6, float64(w.heldBytes+service.OwnBytes)/1e6)
 	}
 	if u := r.undecodable; u != nil {

@@ -736,7 +736,7 @@ func TestImagePinnedWhereTheDeliveryLimitCountsReturns(t *testing.T) {
 		t.Fatalf("RabbitMQImage %q: %v", RabbitMQImage, err)
 	}
 	if major != 3 && !(major == 4 && minor <= 2) {
-		t.Errorf("RabbitMQImage is %s; from 4.3 a returned delivery no longer counts towards the delivery limit, which the lottery's bound on an undecodable message rests on (see the README)", RabbitMQImage)
+		t.Errorf("RabbitMQImage is %s; from 4.3 a returned delivery no longer counts towards the delivery limit, which the lottery's bound on an undecodable message rests on (see docs/design.md)", RabbitMQImage)
 	}
 }
 
