@@ -15,12 +15,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/loteria-nacional/pipeline/internal/await"
-
 	amqp "github.com/rabbitmq/amqp091-go"
 
 	"github.com/loteria-nacional/pipeline/bet"
 	"github.com/loteria-nacional/pipeline/broker"
+	"github.com/loteria-nacional/pipeline/internal/await"
 	"github.com/loteria-nacional/pipeline/internal/brokertest"
 )
 

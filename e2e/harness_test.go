@@ -15,16 +15,15 @@ import (
 	"testing"
 	"time"
 
-	"github.com/loteria-nacional/pipeline/internal/await"
-	"github.com/loteria-nacional/pipeline/logfmt"
-
 	amqp "github.com/rabbitmq/amqp091-go"
 	"go.uber.org/goleak"
 
 	"github.com/loteria-nacional/pipeline/bet"
 	"github.com/loteria-nacional/pipeline/broker"
+	"github.com/loteria-nacional/pipeline/internal/await"
 	"github.com/loteria-nacional/pipeline/internal/brokertest"
 	"github.com/loteria-nacional/pipeline/internal/launch"
+	"github.com/loteria-nacional/pipeline/logfmt"
 )
 
 // bin holds the programs under test, built once by TestMain with -race and

@@ -12,14 +12,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/loteria-nacional/pipeline/internal/await"
-	"github.com/loteria-nacional/pipeline/logfmt"
-
 	amqp "github.com/rabbitmq/amqp091-go"
 
 	"github.com/loteria-nacional/pipeline/bet"
 	"github.com/loteria-nacional/pipeline/broker"
+	"github.com/loteria-nacional/pipeline/internal/await"
 	"github.com/loteria-nacional/pipeline/internal/brokertest"
+	"github.com/loteria-nacional/pipeline/logfmt"
 )
 
 // These tests attack the running lottery as a buggy or malicious agency

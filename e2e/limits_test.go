@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/loteria-nacional/pipeline/internal/await"
-
 	"github.com/loteria-nacional/pipeline/internal/brokertest"
 	"github.com/loteria-nacional/pipeline/internal/capacity"
 	"github.com/loteria-nacional/pipeline/internal/rabbitapi"

@@ -14,10 +14,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/loteria-nacional/pipeline/logfmt"
-
 	"github.com/loteria-nacional/pipeline/bet"
 	"github.com/loteria-nacional/pipeline/internal/brokertest"
+	"github.com/loteria-nacional/pipeline/logfmt"
 )
 
 // defaultBatch is the agency's CLI_BATCH_MAXAMOUNT default.

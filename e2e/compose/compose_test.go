@@ -22,12 +22,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/loteria-nacional/pipeline/internal/await"
-	"github.com/loteria-nacional/pipeline/logfmt"
-
 	amqp "github.com/rabbitmq/amqp091-go"
 
 	"github.com/loteria-nacional/pipeline/broker"
+	"github.com/loteria-nacional/pipeline/internal/await"
+	"github.com/loteria-nacional/pipeline/logfmt"
 )
 
 // TestCompose runs the deployment through what people do with it, in order:

@@ -15,9 +15,8 @@ import (
 	"time"
 
 	"github.com/loteria-nacional/pipeline/internal/await"
-	"github.com/loteria-nacional/pipeline/logfmt"
-
 	"github.com/loteria-nacional/pipeline/internal/repotest"
+	"github.com/loteria-nacional/pipeline/logfmt"
 )
 
 // TestCourseFile drives the file generar-compose.sh writes exactly as the

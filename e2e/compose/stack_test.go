@@ -19,15 +19,14 @@ import (
 	"testing"
 	"time"
 
-	"github.com/loteria-nacional/pipeline/internal/await"
-	"github.com/loteria-nacional/pipeline/logfmt"
-
 	amqp "github.com/rabbitmq/amqp091-go"
 
 	"github.com/loteria-nacional/pipeline/bet"
 	"github.com/loteria-nacional/pipeline/broker"
+	"github.com/loteria-nacional/pipeline/internal/await"
 	"github.com/loteria-nacional/pipeline/internal/brokertest"
 	"github.com/loteria-nacional/pipeline/internal/repotest"
+	"github.com/loteria-nacional/pipeline/logfmt"
 )
 
 // project is the compose project of the test: its containers, volumes,

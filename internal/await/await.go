@@ -6,8 +6,8 @@ package await
 
 import (
 	"context"
+	"errors"
 	"fmt"
-	"testing"
 	"time"
 )
 
@@ -20,7 +20,8 @@ const (
 )
 
 // Until calls check until it returns nil, within d; when d passes or ctx is
-// done first, it returns an error that wraps what check last returned.
+// done first, it returns an error that wraps what check last returned. A
+// check that returns an error made by Stop ends the wait at once with it.
 func Until(ctx context.Context, d time.Duration, check func() error) error {
 	return poll(ctx, d, first, most, check)
 }
@@ -31,6 +32,14 @@ func Every(ctx context.Context, d, pause time.Duration, check func() error) erro
 	return poll(ctx, d, pause, pause, check)
 }
 
+// Stop marks err as one no wait mends (a refusal, a closed channel): Until
+// and Every return err itself at once.
+func Stop(err error) error { return stopped{err} }
+
+type stopped struct{ error }
+
+func (s stopped) Unwrap() error { return s.error }
+
 func poll(ctx context.Context, d, pause, most time.Duration, check func() error) error {
 	ctx, cancel := context.WithTimeout(ctx, d)
 	defer cancel()
@@ -38,6 +47,9 @@ func poll(ctx context.Context, d, pause, most time.Duration, check func() error)
 		err := check()
 		if err == nil {
 			return nil
+		}
+		if s := (stopped{}); errors.As(err, &s) {
+			return s.error
 		}
 		t := time.NewTimer(pause)
 		select {
@@ -50,9 +62,16 @@ func poll(ctx context.Context, d, pause, most time.Duration, check func() error)
 	}
 }
 
+// TB is what For needs of a test: testing.TB has it.
+type TB interface {
+	Helper()
+	Context() context.Context
+	Fatal(args ...any)
+}
+
 // For is Until for a test: it fails t at once with what was last seen when
 // check does not hold within d.
-func For(t testing.TB, d time.Duration, check func() error) {
+func For(t TB, d time.Duration, check func() error) {
 	t.Helper()
 	if err := Until(t.Context(), d, check); err != nil {
 		t.Fatal(err)

@@ -42,3 +42,15 @@ func TestUntilStopsWithItsContext(t *testing.T) {
 		t.Error("Until with a cancelled context = nil; want an error")
 	}
 }
+
+func TestStopEndsTheWaitAtOnce(t *testing.T) {
+	refused := errors.New("refused")
+	n := 0
+	err := Until(context.Background(), time.Hour, func() error {
+		n++
+		return Stop(refused)
+	})
+	if err != refused || n != 1 {
+		t.Errorf("Until = %v after %d checks; want the refusal itself after 1", err, n)
+	}
+}

@@ -14,10 +14,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/loteria-nacional/pipeline/internal/await"
-
 	amqp "github.com/rabbitmq/amqp091-go"
 
+	"github.com/loteria-nacional/pipeline/internal/await"
 	"github.com/loteria-nacional/pipeline/internal/rabbitapi"
 )
 

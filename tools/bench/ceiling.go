@@ -6,10 +6,9 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/loteria-nacional/pipeline/logfmt"
-
 	"github.com/loteria-nacional/pipeline/broker"
 	"github.com/loteria-nacional/pipeline/internal/launch"
+	"github.com/loteria-nacional/pipeline/logfmt"
 )
 
 // ceilingResult is a run of the real agencies with no lottery: a consumer

@@ -25,7 +25,6 @@ import (
 	"time"
 
 	"github.com/loteria-nacional/pipeline/envconf"
-
 	"github.com/loteria-nacional/pipeline/internal/rabbitapi"
 )
 

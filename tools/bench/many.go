@@ -1,7 +1,6 @@
 package main
 
 import (
-	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -12,7 +11,6 @@ import (
 	"time"
 
 	"github.com/loteria-nacional/pipeline/internal/await"
-
 	"github.com/loteria-nacional/pipeline/internal/capacity"
 	"github.com/loteria-nacional/pipeline/internal/rabbitapi"
 )
@@ -115,15 +113,18 @@ func runMany(o options) (*manyResult, error) {
 			}
 		}
 	}()
-	var refused error // the API's own error is not waited out
 	err = await.Until(context.Background(), time.Minute, func() error {
-		if res.idleFiles, res.idleMemory, refused = sample(); refused != nil || res.idleMemory > 0 {
-			return nil
+		var err error
+		if res.idleFiles, res.idleMemory, err = sample(); err != nil {
+			return await.Stop(err) // the API's own error is not waited out
 		}
-		return fmt.Errorf("node %s reports no memory figure yet", n.Name) // its first come a moment after it starts
+		if res.idleMemory == 0 { // its first figures come a moment after it starts
+			return fmt.Errorf("node %s reports no memory figure yet", n.Name)
+		}
+		return nil
 	})
-	if err != nil || refused != nil {
-		return nil, cmp.Or(refused, err)
+	if err != nil {
+		return nil, err
 	}
 	mo := o
 	mo.agencies = o.many

@@ -6,9 +6,8 @@ import (
 	"runtime"
 	"strings"
 
-	"github.com/loteria-nacional/pipeline/lottery/service"
-
 	"github.com/loteria-nacional/pipeline/broker"
+	"github.com/loteria-nacional/pipeline/lottery/service"
 )
 
 // results are every run of the bench, in the order they ran.

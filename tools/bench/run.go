@@ -15,11 +15,10 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/loteria-nacional/pipeline/envconf"
-
 	amqp "github.com/rabbitmq/amqp091-go"
 
 	"github.com/loteria-nacional/pipeline/broker"
+	"github.com/loteria-nacional/pipeline/envconf"
 	"github.com/loteria-nacional/pipeline/internal/launch"
 	"github.com/loteria-nacional/pipeline/internal/rabbitapi"
 	"github.com/loteria-nacional/pipeline/internal/rabbitnode"

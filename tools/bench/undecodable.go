@@ -1,18 +1,16 @@
 package main
 
 import (
-	"cmp"
 	"context"
 	"fmt"
 	"syscall"
 	"time"
 
-	"github.com/loteria-nacional/pipeline/internal/await"
-	"github.com/loteria-nacional/pipeline/logfmt"
-
 	amqp "github.com/rabbitmq/amqp091-go"
 
 	"github.com/loteria-nacional/pipeline/broker"
+	"github.com/loteria-nacional/pipeline/internal/await"
+	"github.com/loteria-nacional/pipeline/logfmt"
 )
 
 // undecodableResult is what one message amqp091-go cannot decode costs the
@@ -112,12 +110,10 @@ func (res *undecodableResult) measure(ctx context.Context, o options, conn *amqp
 		return err
 	}
 	defer ch.Close()
-	var gone error // the channel's own error is not waited out
 	err = await.Every(ctx, 5*time.Minute, 10*time.Millisecond, func() error {
 		q, err := ch.QueueDeclarePassive(broker.DeadQueue, true, false, false, false, nil)
 		if err != nil {
-			gone = err
-			return nil
+			return await.Stop(err) // the channel's own error is not waited out
 		}
 		if q.Messages == 0 {
 			return fmt.Errorf("the undecodable message is not dead-lettered")
@@ -125,8 +121,8 @@ func (res *undecodableResult) measure(ctx context.Context, o options, conn *amqp
 		res.setAside = time.Since(sent).Seconds()
 		return nil
 	})
-	if err != nil || gone != nil {
-		return cmp.Or(gone, err)
+	if err != nil {
+		return err
 	}
 	lot.Cmd.Process.Signal(syscall.SIGTERM) // the lottery logs the closes it has not yet counted
 	<-lot.Done

@@ -8,13 +8,11 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/loteria-nacional/pipeline/lottery/service"
-
-	"github.com/loteria-nacional/pipeline/logfmt"
-
 	amqp "github.com/rabbitmq/amqp091-go"
 
 	"github.com/loteria-nacional/pipeline/broker"
+	"github.com/loteria-nacional/pipeline/logfmt"
+	"github.com/loteria-nacional/pipeline/lottery/service"
 )
 
 // worstResult is the lottery's memory under the largest batches the

@@ -13,7 +13,6 @@
 package main
 
 import (
-	"cmp"
 	"context"
 	"encoding/json"
 	"flag"
@@ -22,9 +21,8 @@ import (
 	"os"
 	"time"
 
-	"github.com/loteria-nacional/pipeline/internal/await"
-
 	"github.com/loteria-nacional/pipeline/broker"
+	"github.com/loteria-nacional/pipeline/internal/await"
 	"github.com/loteria-nacional/pipeline/internal/capacity"
 )
 
@@ -53,11 +51,10 @@ func main() {
 // again for up to a minute.
 func run(api, user, password, caFile string, agencies int) error {
 	var nodes []node
-	var refused error // the API's own answer is not waited out
 	err := await.Until(context.Background(), time.Minute, func() error {
-		nodes, refused = limits(api, user, password, caFile)
-		if refused != nil {
-			return nil
+		var err error
+		if nodes, err = limits(api, user, password, caFile); err != nil {
+			return await.Stop(err) // the API's own answer is not waited out
 		}
 		for _, n := range nodes {
 			if n.FDTotal <= 0 {
@@ -66,8 +63,8 @@ func run(api, user, password, caFile string, agencies int) error {
 		}
 		return nil
 	})
-	if err != nil || refused != nil {
-		return cmp.Or(refused, err)
+	if err != nil {
+		return err
 	}
 	for _, n := range nodes {
 		if err := check(n.Name, n.FDTotal, agencies); err != nil {

@@ -15,11 +15,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/loteria-nacional/pipeline/envconf"
-
 	"go.yaml.in/yaml/v3"
 
 	"github.com/loteria-nacional/pipeline/broker"
+	"github.com/loteria-nacional/pipeline/envconf"
 	"github.com/loteria-nacional/pipeline/internal/capacity"
 )
 

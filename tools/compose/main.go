@@ -33,9 +33,8 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/loteria-nacional/pipeline/envconf"
-
 	"github.com/loteria-nacional/pipeline/broker"
+	"github.com/loteria-nacional/pipeline/envconf"
 )
 
 func main() {
