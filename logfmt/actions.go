@@ -46,4 +46,8 @@ const (
 	EsperandoLoteria   = "esperando_loteria"
 	EsperaGanadores    = "espera_ganadores"
 	ConsultaGanadores  = "consulta_ganadores"
+
+	// The tools and the failpoints of the tests' builds.
+	LimiteArchivos = "limite_archivos"
+	Failpoint      = "failpoint"
 )

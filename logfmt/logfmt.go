@@ -45,34 +45,42 @@ func (Formatter) Format(e *logrus.Entry) ([]byte, error) {
 	if r, ok := e.Data[ResultKey].(string); ok {
 		result = r
 	}
-	keys := make([]string, 0, len(e.Data))
-	for k := range e.Data {
+	return []byte(Line(e.Message, result, e.Data)), nil
+}
+
+// Line formats one event, ending in a line break: the action, the result,
+// then the fields but "result" in alphabetical order with "error" last. The
+// programs log through [Formatter]; the tools that print a few lines of
+// their own print them with Line.
+func Line(action, result string, fields map[string]any) string {
+	keys := make([]string, 0, len(fields))
+	for k := range fields {
 		if k != ResultKey && k != logrus.ErrorKey {
 			keys = append(keys, k)
 		}
 	}
 	slices.Sort(keys)
-	if _, ok := e.Data[logrus.ErrorKey]; ok {
+	if _, ok := fields[logrus.ErrorKey]; ok {
 		keys = append(keys, logrus.ErrorKey)
 	}
 
 	var b strings.Builder
 	b.WriteString("action: ")
-	b.WriteString(escaper.Replace(e.Message))
+	b.WriteString(escaper.Replace(action))
 	b.WriteString(" | result: ")
 	b.WriteString(result)
 	for _, k := range keys {
 		b.WriteString(" | ")
 		b.WriteString(escaper.Replace(k))
 		b.WriteString(": ")
-		v := toString(e.Data[k])
+		v := toString(fields[k])
 		if v == "" {
 			v = "-" // "key: " would not split cleanly on ": "
 		}
 		b.WriteString(escaper.Replace(v))
 	}
 	b.WriteByte('\n')
-	return []byte(b.String()), nil
+	return b.String()
 }
 
 func toString(v any) string {

@@ -6,7 +6,12 @@
 // Wanted, and one that has less is reported with what it holds.
 package capacity
 
-import "fmt"
+import (
+	"fmt"
+	"strings"
+
+	"github.com/loteria-nacional/pipeline/logfmt"
+)
 
 // Wanted is the open-file limit every broker the project starts asks for:
 // thousands of agencies.
@@ -32,11 +37,10 @@ func Agencies(limit int) int { return max(0, (limit-FilesReserved)/FilesPerAgenc
 // the latter.
 func Line(node string, limit int) (line string, low bool) {
 	low = limit < Wanted
-	result, warning := "success", ""
+	result, fields := logfmt.Success, map[string]any{"nodo": node, "limite_archivos": limit, "agencias_max": Agencies(limit)}
 	if low {
-		result = "in_progress"
-		warning = fmt.Sprintf(" | aviso: below %d open files; more agencies at once than it holds make it refuse every connection", Wanted)
+		result = logfmt.InProgress
+		fields["aviso"] = fmt.Sprintf("below %d open files; more agencies at once than it holds make it refuse every connection", Wanted)
 	}
-	return fmt.Sprintf("action: limite_archivos | result: %s | nodo: %s | limite_archivos: %d | agencias_max: %d%s",
-		result, node, limit, Agencies(limit), warning), low
+	return strings.TrimSuffix(logfmt.Line(logfmt.LimiteArchivos, result, fields), "\n"), low
 }

@@ -1,8 +1,9 @@
 package capacity
 
 import (
-	"strings"
 	"testing"
+
+	"github.com/loteria-nacional/pipeline/logfmt"
 )
 
 func TestAgencies(t *testing.T) {
@@ -19,11 +20,23 @@ func TestAgencies(t *testing.T) {
 }
 
 func TestLine(t *testing.T) {
-	want := []string{"action: limite_archivos | result: in_progress | nodo: n@h | limite_archivos: 1024 | agencias_max: 412 | aviso: "}
-	if line, low := Line("n@h", 1024); !low || !strings.HasPrefix(line, want[0]) {
-		t.Errorf("Line(1024) = %q, %v; want it low: %q…", line, low, want[0])
-	}
-	if line, low := Line("n@h", Wanted); low || line != "action: limite_archivos | result: success | nodo: n@h | limite_archivos: 65536 | agencias_max: 32668" {
-		t.Errorf("Line(%d) = %q, %v; want it enough, with no warning", Wanted, line, low)
+	for _, tc := range []struct {
+		limit int
+		want  logfmt.Match
+		low   bool
+	}{
+		{1024, logfmt.Logged(logfmt.LimiteArchivos).Is(logfmt.InProgress).With("nodo", "n@h").
+			With("limite_archivos", "1024").With("agencias_max", "412").Saying("aviso", "below 65536 open files"), true},
+		{Wanted, logfmt.Logged(logfmt.LimiteArchivos).Is(logfmt.Success).With("nodo", "n@h").
+			With("limite_archivos", "65536").With("agencias_max", "32668"), false},
+	} {
+		line, low := Line("n@h", tc.limit)
+		e, err := logfmt.Parse(line)
+		if err != nil || !tc.want.Matches(e) || low != tc.low {
+			t.Errorf("Line(%d) = %q, %v (%v); want %s, %v", tc.limit, line, low, err, tc.want, tc.low)
+		}
+		if _, warned := e.Fields["aviso"]; warned != tc.low {
+			t.Errorf("Line(%d) = %q; want a warning only when low", tc.limit, line)
+		}
 	}
 }

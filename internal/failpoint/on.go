@@ -8,6 +8,8 @@ import (
 	"strings"
 	"sync"
 	"syscall"
+
+	"github.com/loteria-nacional/pipeline/logfmt"
 )
 
 // armed maps each armed failpoint to the hit that stops the process. It is
@@ -53,7 +55,7 @@ func Hit(name string, before ...func()) {
 	if p.hits[name] != at {
 		return
 	}
-	os.Stdout.WriteString("action: failpoint | result: in_progress | name: " + name + " | hit: " + strconv.Itoa(at) + "\n")
+	os.Stdout.WriteString(logfmt.Line(logfmt.Failpoint, logfmt.InProgress, map[string]any{"name": name, "hit": at}))
 	for _, f := range before {
 		f()
 	}

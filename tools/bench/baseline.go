@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/loteria-nacional/pipeline/logfmt"
+
 	amqp "github.com/rabbitmq/amqp091-go"
 
 	"github.com/loteria-nacional/pipeline/broker"
@@ -49,7 +51,7 @@ func runBaseline(o options, v *vhosts, p *pipelineResult) (*baselineResult, erro
 		return nil, err
 	}
 	res := &baselineResult{messages: p.batches, size: int(p.bytes / int64(p.batches))}
-	fmt.Printf("action: bench_baseline | result: in_progress | mensajes: %d | bytes: %d\n", res.messages, res.size)
+	fmt.Print(logfmt.Line("bench_baseline", logfmt.InProgress, map[string]any{"mensajes": res.messages, "bytes": res.size}))
 
 	c, err := broker.Consume(conn, "baseline", o.prefetch)
 	if err != nil {

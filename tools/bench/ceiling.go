@@ -40,7 +40,7 @@ func runCeiling(o options, v *vhosts, w workload) (*ceilingResult, error) {
 		return nil, err
 	}
 	defer c.Close()
-	fmt.Printf("action: bench_techo | result: in_progress | corrida: %s | apuestas: %d\n", w.name, w.bets)
+	fmt.Print(logfmt.Line("bench_techo", logfmt.InProgress, map[string]any{"corrida": w.name, "apuestas": w.bets}))
 	consumed := make(chan error, 1)
 	go func() { consumed <- drain(c.Deliveries(), w.batches+len(w.files), o.group) }()
 

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/loteria-nacional/pipeline/logfmt"
+
 	"github.com/loteria-nacional/pipeline/broker"
 	"github.com/loteria-nacional/pipeline/internal/rabbitapi"
 	"github.com/loteria-nacional/pipeline/internal/rabbitnode"
@@ -34,7 +36,7 @@ func (c *clusterResult) medianPipeline() *pipelineResult {
 // returns nil when RabbitMQ is not installed here.
 func runCluster(o options, w workload) (*clusterResult, error) {
 	if _, ok := rabbitnode.Installed(); !ok {
-		fmt.Println("action: bench_cluster | result: in_progress | omitido: rabbitmq-server is not installed here")
+		fmt.Print(logfmt.Line("bench_cluster", logfmt.InProgress, map[string]any{"omitido": "rabbitmq-server is not installed here"}))
 		return nil, nil
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
@@ -67,7 +69,7 @@ func runCluster(o options, w workload) (*clusterResult, error) {
 		if err != nil {
 			return nil, err
 		}
-		fmt.Printf("action: bench_cluster | result: in_progress | nodo: %s\n", n.Name)
+		fmt.Print(logfmt.Line("bench_cluster", logfmt.InProgress, map[string]any{"nodo": n.Name}))
 		if err := n.Start(ctx, false); err != nil {
 			return nil, err
 		}

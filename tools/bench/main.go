@@ -24,6 +24,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/loteria-nacional/pipeline/logfmt"
+
 	"github.com/loteria-nacional/pipeline/envconf"
 	"github.com/loteria-nacional/pipeline/internal/rabbitapi"
 )
@@ -61,7 +63,7 @@ func main() {
 	flag.StringVar(&o.api, "api", envOr("RABBITMQ_API", "http://localhost:15672"), "management API")
 	flag.Parse()
 	if err := run(o); err != nil {
-		fmt.Fprintln(os.Stderr, "action: bench | result: fail | error:", err)
+		fmt.Fprint(os.Stderr, logfmt.Line("bench", logfmt.Fail, map[string]any{"error": err}))
 		os.Exit(1)
 	}
 }

@@ -98,7 +98,7 @@ func (v *vhosts) alone(o options, name string, run func(ctx context.Context, con
 // own. It returns a nil node, saying so, when RabbitMQ is not installed here.
 func privateNode(ctx context.Context, action, name string, extra int, conf func(dir string, extra []int) string, plugins ...string) (*rabbitnode.Node, []int, func(), error) {
 	if _, ok := rabbitnode.Installed(); !ok {
-		fmt.Printf("action: %s | result: in_progress | omitido: rabbitmq-server is not installed here\n", action)
+		fmt.Print(logfmt.Line(action, logfmt.InProgress, map[string]any{"omitido": "rabbitmq-server is not installed here"}))
 		return nil, nil, nil, nil
 	}
 	dir, err := os.MkdirTemp("", name+"-")
@@ -120,7 +120,7 @@ func privateNode(ctx context.Context, action, name string, extra int, conf func(
 		Plugins:   plugins,
 	})
 	if err == nil {
-		fmt.Printf("action: %s | result: in_progress | nodo: %s | limite_archivos: %d\n", action, n.Name, n.Files)
+		fmt.Print(logfmt.Line(action, logfmt.InProgress, map[string]any{"nodo": n.Name, "limite_archivos": n.Files}))
 		err = n.Start(ctx, false)
 	}
 	if err != nil {
@@ -131,7 +131,7 @@ func privateNode(ctx context.Context, action, name string, extra int, conf func(
 }
 
 func generate(o options) ([]string, error) {
-	fmt.Printf("action: bench_datos | result: in_progress | agencias: %d | apuestas_por_agencia: %d\n", o.agencies, o.bets)
+	fmt.Print(logfmt.Line("bench_datos", logfmt.InProgress, map[string]any{"agencias": o.agencies, "apuestas_por_agencia": o.bets}))
 	return gendata(o, "data", o.agencies, strconv.Itoa(o.bets), "1,2,3,4,5")
 }
 
@@ -234,7 +234,7 @@ func runPipeline(o options, v *vhosts, w workload) (*pipelineResult, error) {
 	defer drop()
 	files := w.files
 	res := &pipelineResult{workload: w, winners: make([]float64, len(files))}
-	fmt.Printf("action: bench_pipeline | result: in_progress | corrida: %s | apuestas: %d\n", w.name, res.bets)
+	fmt.Print(logfmt.Line("bench_pipeline", logfmt.InProgress, map[string]any{"corrida": w.name, "apuestas": res.bets}))
 
 	l := &launcher{bin: o.bin, amqpURL: amqpURL, tls: v.tls}
 	replicas := envconf.ReplicaNames(o.replicas)

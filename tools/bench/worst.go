@@ -45,7 +45,7 @@ func (res *worstResult) measure(ctx context.Context, o options, conn *amqp.Conne
 		body.WriteString(strings.Repeat("N", rowLen+2-len(row)) + row)
 	}
 	res.bodyBytes = body.Len()
-	fmt.Printf("action: bench_worst | result: in_progress | lotes: %d | bytes: %d\n", res.batches, res.bodyBytes)
+	fmt.Print(logfmt.Line("bench_worst", logfmt.InProgress, map[string]any{"lotes": res.batches, "bytes": res.bodyBytes}))
 
 	drawn := make(chan struct{})
 	l := &launcher{bin: o.bin, amqpURL: amqpURL}

@@ -21,6 +21,8 @@ import (
 	"os"
 	"time"
 
+	"github.com/loteria-nacional/pipeline/logfmt"
+
 	"github.com/loteria-nacional/pipeline/broker"
 	"github.com/loteria-nacional/pipeline/internal/await"
 	"github.com/loteria-nacional/pipeline/internal/capacity"
@@ -41,7 +43,7 @@ func main() {
 		err = run(*api, *user, *password, *caFile, *agencies)
 	}
 	if err != nil {
-		fmt.Println("action: limite_archivos | result: fail | error:", err)
+		fmt.Print(logfmt.Line(logfmt.LimiteArchivos, logfmt.Fail, map[string]any{"error": err}))
 		os.Exit(1)
 	}
 }

@@ -30,6 +30,8 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/loteria-nacional/pipeline/logfmt"
+
 	"github.com/loteria-nacional/pipeline/envconf"
 )
 
@@ -52,7 +54,7 @@ func main() {
 	replicas := flag.String("replicas", "", "the lottery's replicas (a,b,…): a client certificate each instead of one for lottery")
 	flag.Parse()
 	if err := run(*out, *agencies, *replicas, time.Now()); err != nil {
-		fmt.Fprintln(os.Stderr, "action: certs | result: fail | error:", err)
+		fmt.Fprint(os.Stderr, logfmt.Line("certs", logfmt.Fail, map[string]any{"error": err}))
 		os.Exit(1)
 	}
 }
@@ -91,9 +93,14 @@ func run(out string, agencies int, replicaList string, now time.Time) error {
 		if err != nil {
 			return err
 		}
-		fmt.Printf("action: certs | result: success | certificado: %s | estado: %s\n", filepath.Join(out, l.name+".pem"), state)
+		said(filepath.Join(out, l.name+".pem"), state)
 	}
 	return nil
+}
+
+// said prints that the certificate at path was kept or made.
+func said(path, state string) {
+	fmt.Print(logfmt.Line("certs", logfmt.Success, map[string]any{"certificado": path, "estado": state}))
 }
 
 // signer is the authority: its certificate and key.
@@ -108,7 +115,7 @@ func authority(out string, now time.Time) (signer, bool, error) {
 	certPath, keyPath := filepath.Join(out, "ca.pem"), filepath.Join(out, "ca-key.pem")
 	cert, key, err := load(certPath, keyPath)
 	if err == nil && cert.IsCA && cert.NotAfter.Sub(now) > renewWithin {
-		fmt.Printf("action: certs | result: success | certificado: %s | estado: conservado\n", certPath)
+		said(certPath, "conservado")
 		return signer{cert, key}, false, nil
 	}
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
@@ -129,7 +136,7 @@ func authority(out string, now time.Time) (signer, bool, error) {
 		return signer{}, false, err
 	}
 	cert, _ = x509.ParseCertificate(der) // just made
-	fmt.Printf("action: certs | result: success | certificado: %s | estado: generado\n", certPath)
+	said(certPath, "generado")
 	return signer{cert, key}, true, nil
 }
 

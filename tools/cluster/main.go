@@ -23,6 +23,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/loteria-nacional/pipeline/logfmt"
+
 	"github.com/loteria-nacional/pipeline/broker"
 	"github.com/loteria-nacional/pipeline/internal/capacity"
 	"github.com/loteria-nacional/pipeline/internal/rabbitnode"
@@ -32,7 +34,7 @@ const nodes = 3
 
 func main() {
 	if err := run(os.Args[1:]); err != nil {
-		fmt.Fprintln(os.Stderr, "action: cluster | result: fail | error:", err)
+		fmt.Fprint(os.Stderr, logfmt.Line("cluster", logfmt.Fail, map[string]any{"error": err}))
 		os.Exit(1)
 	}
 }
@@ -73,7 +75,7 @@ func run(args []string) error {
 					return err
 				}
 			}
-			fmt.Printf("action: cluster_nodo | result: success | nodo: %s | estado: detenido\n", n.Name)
+			fmt.Print(logfmt.Line("cluster_nodo", logfmt.Success, map[string]any{"nodo": n.Name, "estado": "detenido"}))
 		}
 		return nil
 	case "stop", "kill", "start":
@@ -98,7 +100,7 @@ func run(args []string) error {
 			err, state = n.Start(ctx, true), "iniciado"
 		}
 		if err == nil {
-			fmt.Printf("action: cluster_nodo | result: success | nodo: %s | estado: %s\n", n.Name, state)
+			fmt.Print(logfmt.Line("cluster_nodo", logfmt.Success, map[string]any{"nodo": n.Name, "estado": state}))
 		}
 		return err
 	}
@@ -137,7 +139,7 @@ func up(ctx context.Context) error {
 				return err
 			}
 		}
-		fmt.Printf("action: cluster_nodo | result: success | nodo: %s | amqp: %s | api: %s\n", n.Name, broker.Where(n.URL), n.API)
+		fmt.Print(logfmt.Line("cluster_nodo", logfmt.Success, map[string]any{"nodo": n.Name, "amqp": broker.Where(n.URL), "api": n.API}))
 		line, _ := capacity.Line(n.Name, n.Files)
 		fmt.Println(line)
 	}

@@ -33,6 +33,8 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/loteria-nacional/pipeline/logfmt"
+
 	"github.com/loteria-nacional/pipeline/broker"
 	"github.com/loteria-nacional/pipeline/envconf"
 )
@@ -50,7 +52,7 @@ func main() {
 	flag.BoolVar(&o.course, "course", false, "the course's file: plain AMQP in a network of its own, no host port, programs with demo passwords")
 	flag.Parse()
 	if err := run(o); err != nil {
-		fmt.Fprintln(os.Stderr, "action: compose | result: fail | error:", err)
+		fmt.Fprint(os.Stderr, logfmt.Line("compose", logfmt.Fail, map[string]any{"error": err}))
 		os.Exit(1)
 	}
 }
@@ -183,7 +185,7 @@ func run(o options) error {
 	if err := os.WriteFile(composePath, file, 0o644); err != nil {
 		return err
 	}
-	fmt.Printf("action: compose | result: success | agencias: %d | archivos: %s, %s\n", o.agencies, composePath, defsPath)
+	fmt.Print(logfmt.Line("compose", logfmt.Success, map[string]any{"agencias": o.agencies, "archivos": composePath + ", " + defsPath}))
 	return nil
 }
 

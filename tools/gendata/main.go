@@ -22,6 +22,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/loteria-nacional/pipeline/logfmt"
+
 	"github.com/loteria-nacional/pipeline/bet"
 )
 
@@ -41,7 +43,7 @@ func main() {
 	replace := flag.Bool("replace", false, "replace files that exist (without it they are kept: they may be a person's own)")
 	flag.Parse()
 	if err := run(*agencies, *bets, *winners, *seed, *out, *replace); err != nil {
-		fmt.Fprintln(os.Stderr, "action: gendata | result: fail | error:", err)
+		fmt.Fprint(os.Stderr, logfmt.Line("gendata", logfmt.Fail, map[string]any{"error": err}))
 		os.Exit(1)
 	}
 }
@@ -69,10 +71,10 @@ func run(agencies int, betsFlag, winnersFlag string, seed uint64, out string, re
 			return err
 		}
 		if !written {
-			fmt.Printf("action: gendata | result: success | archivo: %s | estado: conservado\n", path)
+			fmt.Print(logfmt.Line("gendata", logfmt.Success, map[string]any{"archivo": path, "estado": "conservado"}))
 			continue
 		}
-		fmt.Printf("action: gendata | result: success | archivo: %s | estado: generado | apuestas: %d | ganadores: %d\n", path, b, w)
+		fmt.Print(logfmt.Line("gendata", logfmt.Success, map[string]any{"archivo": path, "estado": "generado", "apuestas": b, "ganadores": w}))
 	}
 	return nil
 }
