@@ -54,7 +54,7 @@ func TestDialWaitsOutAnOutage(t *testing.T) {
 		t.Errorf("Dial logged %d waits in %s; want 1 to %d", waits, time.Since(began).Round(time.Millisecond), max)
 	}
 	last := hook.LastEntry()
-	if last.Message != "conexion_broker" || last.Data["sin_broker"] == nil {
+	if last.Message != logfmt.ConexionBroker || last.Data["sin_broker"] == nil {
 		t.Errorf("the connection is logged as %q %v; want conexion_broker saying for how long no broker answered", last.Message, last.Data)
 	}
 }

@@ -89,7 +89,7 @@ func TestAgencyAwaitsTheReplicas(t *testing.T) {
 	if err := <-done; err != nil {
 		t.Fatalf("Await = %v", err)
 	}
-	if e := hook.LastEntry(); e == nil || e.Message != "esperando_loteria" || e.Data[logfmt.ResultKey] != logfmt.InProgress {
+	if e := hook.LastEntry(); e == nil || e.Message != logfmt.EsperandoLoteria || e.Data[logfmt.ResultKey] != logfmt.InProgress {
 		t.Errorf("Await logged %v; want esperando_loteria in progress", hook.AllEntries())
 	}
 	pub := publisher(t, conn, 1)

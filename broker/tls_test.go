@@ -189,7 +189,7 @@ func TestLogCertificate(t *testing.T) {
 			log, hook := test.NewNullLogger()
 			broker.LogCertificate(broker.Config{TLS: tlsCfg}, time.Now(), log)
 			e := hook.LastEntry()
-			if e == nil || e.Message != "certificado_propio" || e.Data["usuario"] != "agency-1" || e.Data["vence"] == nil {
+			if e == nil || e.Message != logfmt.CertificadoPropio || e.Data["usuario"] != "agency-1" || e.Data["vence"] == nil {
 				t.Fatalf("logged %v; want certificado_propio with the user and the expiry", e)
 			}
 			if _, warned := e.Data["aviso"]; warned != tc.warn {

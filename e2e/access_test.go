@@ -18,6 +18,7 @@ import (
 	"github.com/loteria-nacional/pipeline/bet"
 	"github.com/loteria-nacional/pipeline/broker"
 	"github.com/loteria-nacional/pipeline/internal/brokertest"
+	"github.com/loteria-nacional/pipeline/logfmt"
 )
 
 // importDefinitions loads definitions.json into the broker with its vhost
@@ -182,11 +183,11 @@ func TestLeastPrivilege(t *testing.T) {
 	dataDir := filepath.Join(w.dir, "lottery")
 	lot := w.start("lottery", "lottery", "LOTTERY_AGENCIES=1", "LOTTERY_DATA_DIR="+dataDir,
 		"TOPOLOGY_MODE=verify", "LOTTERY_IDENTITY=user", "LOTTERY_USER_PATTERN="+prefix+"agency-{id}")
-	w.waitFor("lottery", 30*time.Second, "lottery_iniciado")
+	w.waitFor("lottery", 30*time.Second, logfmt.Logged(logfmt.LotteryIniciado))
 	forged := broker.Batch{Agency: 1, Seq: 1, Bets: 1, Fingerprint: "forged", Body: []byte("A,B,1,2000-01-01,7574\r\n")}.Publishing()
 	forged.UserId = prefix + "agency-2"
 	publish("agency-2 publish a batch claiming agency 1", 0, broker.BetsExchange, broker.BatchKey, forged)
-	w.waitFor("lottery", 10*time.Second, "apuesta_recibida", "result: fail", "agency-2", "header says 1")
+	w.waitFor("lottery", 10*time.Second, logfmt.Logged(logfmt.ApuestaRecibida).Failing("agency-2", "header says 1"))
 
 	// A user that is no agency (here the administrator) cannot store bets.
 	admin := brokertest.Dial(t, userURL(vhost, prefix, "admin"))
@@ -196,14 +197,14 @@ func TestLeastPrivilege(t *testing.T) {
 	if err := ach.PublishWithContext(context.Background(), broker.BetsExchange, broker.BatchKey, false, false, notAgency); err != nil {
 		t.Fatal(err)
 	}
-	w.waitFor("lottery", 10*time.Second, "apuesta_recibida", "result: fail", `user "`+prefix+`admin" is not an agency`)
+	w.waitFor("lottery", 10*time.Second, logfmt.Logged(logfmt.ApuestaRecibida).Failing(`user "`+prefix+`admin" is not an agency`))
 
 	a1 := w.start("agency-1", "agency", "CLI_ID=1", "CLI_DATA_FILE="+files[0], "TOPOLOGY_MODE=verify",
 		"AMQP_URL="+userURL(vhost, prefix, "agency-1"))
 	if code := a1.wait(t, exitWithin); code != 0 {
 		t.Errorf("agency 1 exited %d; want 0", code)
 	}
-	w.waitFor("agency-1", time.Second, "consulta_ganadores", "cant_ganadores: 2")
+	w.waitFor("agency-1", time.Second, logfmt.Logged(logfmt.ConsultaGanadores).With("cant_ganadores", "2"))
 	if code := lot.stop(t, 30*time.Second); code != 0 {
 		t.Errorf("lottery exited %d; want 0", code)
 	}
@@ -231,7 +232,7 @@ func TestVerifyModeNamesWhatIsMissing(t *testing.T) {
 	if code := lot.wait(t, 30*time.Second); code != 1 {
 		t.Errorf("lottery exited %d; want 1", code)
 	}
-	w.waitFor("lottery", time.Second, "action: lottery", "result: fail", `exchange "bets"`)
+	w.waitFor("lottery", time.Second, logfmt.Logged(logfmt.Lottery).Failing(`exchange "bets"`))
 }
 
 // TestRefusedLoginStopsTheProgram runs both programs with a password the
@@ -256,18 +257,15 @@ func TestRefusedLoginStopsTheProgram(t *testing.T) {
 		if code := p.wait(t, 60*time.Second); code != 1 {
 			t.Errorf("%s exited %d; want 1", name, code)
 		}
-		var fails []string
-		for _, l := range w.lines(name) {
-			if strings.Contains(l, "result: fail") {
-				fails = append(fails, l)
-			}
-			if strings.Contains(l, stale) {
-				t.Errorf("%s logged its password: %s", name, l)
+		for _, l := range w.linesOf(name) {
+			if strings.Contains(l.text, stale) {
+				t.Errorf("%s logged its password: %s", name, l.text)
 			}
 		}
-		want := []string{fmt.Sprintf("refused user %q %d times", u.User.Username(), broker.DefaultConfig.LoginAttempts), broker.Where(u.String())}
-		if len(fails) != 1 || !containsAll(fails[0], want) {
-			t.Errorf("%s fail lines %q; want one that says %q", name, fails, want)
+		fails := w.find(t, name, logfmt.Failures())
+		refused := logfmt.Failures().Failing(fmt.Sprintf("refused user %q %d times", u.User.Username(), broker.DefaultConfig.LoginAttempts), broker.Where(u.String()))
+		if len(fails) != 1 || !refused.Matches(fails[0].Event) {
+			t.Errorf("%s fail lines %v; want one with %s", name, fails, refused)
 		}
 	}
 }

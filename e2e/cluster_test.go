@@ -11,6 +11,7 @@ import (
 
 	"github.com/loteria-nacional/pipeline/broker"
 	"github.com/loteria-nacional/pipeline/internal/brokertest"
+	"github.com/loteria-nacional/pipeline/logfmt"
 )
 
 // TestClusterLosesANode runs the lottery and five agencies on a private
@@ -48,12 +49,12 @@ func TestClusterLosesANode(t *testing.T) {
 			files := w.gendata(10000, winners...)
 			lot := w.startLottery(5)
 			agencies := w.startAgencies(files, "CLI_BATCH_MAXAMOUNT="+strconv.Itoa(batch), "CLI_CONFIRM_WINDOW=4")
-			w.waitFor("lottery", 60*time.Second, "apuesta_recibida", "result: success") // mid-run
+			w.waitFor("lottery", 60*time.Second, logfmt.Logged(logfmt.ApuestaRecibida).Is(logfmt.Success)) // mid-run
 			lost := tc.pick(t, w, nodes)
 			// The programs on the lost node when it goes, which must fail over.
 			var on []string
 			for _, p := range append([]*proc{lot}, agencies...) {
-				if i := connectedTo(w, p.name); !p.Exited() && i > 0 && nodes[i-1] == lost {
+				if i := connectedTo(t, w, p.name); !p.Exited() && i > 0 && nodes[i-1] == lost {
 					on = append(on, p.name)
 				}
 			}
@@ -67,7 +68,7 @@ func TestClusterLosesANode(t *testing.T) {
 			}
 			// An agency may finish before the node goes; the lottery runs on.
 			for _, name := range on {
-				if (name == "lottery" || reconnected(w, name)) && !failedOver(w, name) {
+				if (name == "lottery" || reconnected(t, w, name)) && !failedOver(t, w, name) {
 					t.Errorf("%s never logged a connection to another node after losing %s", name, lost.Name)
 				}
 			}
@@ -77,7 +78,7 @@ func TestClusterLosesANode(t *testing.T) {
 
 func lotteryNode(t *testing.T, w *world, nodes []*brokertest.Node) *brokertest.Node {
 	t.Helper()
-	i := connectedTo(w, "lottery")
+	i := connectedTo(t, w, "lottery")
 	if i < 1 {
 		t.Fatal("the lottery logged no connection")
 	}

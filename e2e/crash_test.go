@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/loteria-nacional/pipeline/logfmt"
 )
 
 // The lottery's drain deadline (LOTTERY_DRAIN_SECONDS default) and how long
@@ -50,23 +52,20 @@ func TestLotteryCrashAtFailpoints(t *testing.T) {
 				t.Fatalf("lottery armed at %s exited %d; want killed (-9)", tc.failpoint, code)
 			}
 			name := strings.SplitN(tc.failpoint, "@", 2)[0]
-			w.waitFor("lottery", time.Second, "action: failpoint", name)
+			w.waitFor("lottery", time.Second, logfmt.Logged(logfmt.Failpoint).With("name", name))
 
 			lot2 := w.start("lottery-2", "lottery", env...)
 			waitOK(t, agencies)
 			if code := lot2.stop(t, stopWithin); code != 0 {
 				t.Errorf("restarted lottery exited %d; want 0", code)
 			}
-			recovered := false
-			for _, l := range w.lines("lottery-2") {
-				recovered = recovered || strings.Contains(l, "action: recuperacion")
-			}
+			recovered := len(w.find(t, "lottery-2", logfmt.Logged(logfmt.Recuperacion))) > 0
 			if tc.wantRecovery != either && recovered != (tc.wantRecovery == yes) {
 				t.Errorf("restarted lottery cut bets.csv back: %v; want %s", recovered, tc.wantRecovery)
 			}
 			if tc.drawn {
 				// A lottery that finds its draw made says so and answers at once.
-				w.waitFor("lottery-2", time.Second, "action: sorteo_recuperado", "ganadores: 3")
+				w.waitFor("lottery-2", time.Second, logfmt.Logged(logfmt.SorteoRecuperado).With("ganadores", "3"))
 			}
 			check(t, w, files, batch, winners, filepath.Join(dataDir, "bets.csv"))
 		})
@@ -121,13 +120,13 @@ func TestAgencyRestartedWithAnotherBatchSizeIsRefused(t *testing.T) {
 	if code := other.wait(t, exitWithin); code != 1 {
 		t.Errorf("agency restarted with batch 7 exited %d; want 1", code)
 	}
-	w.waitFor("agency-1-batch-7", time.Second, "result: fail", "different file or batch size")
-	w.waitFor("lottery", time.Second, "apuesta_recibida", "result: fail", "differs from the")
+	w.waitFor("agency-1-batch-7", time.Second, logfmt.Logged(logfmt.Agencia).Failing("different file or batch size"))
+	w.waitFor("lottery", time.Second, logfmt.Logged(logfmt.ApuestaRecibida).Failing("differs from the"))
 	again := w.start("agency-1-again", "agency", append(env, "CLI_BATCH_MAXAMOUNT=10")...)
 	if code := again.wait(t, exitWithin); code != 0 {
 		t.Errorf("agency restarted with its original settings exited %d; want 0", code)
 	}
-	w.waitFor("agency-1-again", time.Second, "consulta_ganadores", "cant_ganadores: 3")
+	w.waitFor("agency-1-again", time.Second, logfmt.Logged(logfmt.ConsultaGanadores).With("cant_ganadores", "3"))
 	if code := lot.stop(t, stopWithin); code != 0 {
 		t.Errorf("lottery exited %d; want 0", code)
 	}
@@ -147,11 +146,11 @@ func TestSIGTERM(t *testing.T) {
 		env := []string{"LOTTERY_AGENCIES=2", "LOTTERY_DATA_DIR=" + dataDir}
 		lot := w.start("lottery", "lottery", env...)
 		agencies := w.startAgencies(files, "CLI_BATCH_MAXAMOUNT=10", "CLI_CONFIRM_WINDOW=1")
-		w.waitFor("lottery", exitWithin, "apuesta_recibida")
+		w.waitFor("lottery", exitWithin, logfmt.Logged(logfmt.ApuestaRecibida).Is(logfmt.Success))
 		if code := lot.stop(t, stopWithin); code != 0 {
 			t.Errorf("lottery exited %d on SIGTERM; want 0 within %s", code, stopWithin)
 		}
-		w.waitFor("lottery", time.Second, "action: cierre", "recurso: connection")
+		w.waitFor("lottery", time.Second, logfmt.Logged(logfmt.Cierre).With("recurso", "connection"))
 		lot2 := w.start("lottery-2", "lottery", env...)
 		waitOK(t, agencies)
 		if code := lot2.stop(t, stopWithin); code != 0 {
@@ -168,7 +167,7 @@ func TestSIGTERM(t *testing.T) {
 		lot := w.start("lottery", "lottery", "LOTTERY_AGENCIES=2", "LOTTERY_DATA_DIR="+dataDir)
 		env1 := []string{"CLI_ID=1", "CLI_DATA_FILE=" + files[0], "CLI_BATCH_MAXAMOUNT=10"}
 		a1 := w.start("agency-1", "agency", append(env1, "CLI_CONFIRM_WINDOW=1")...)
-		w.waitFor("lottery", exitWithin, "apuesta_recibida", "agencia: 1")
+		w.waitFor("lottery", exitWithin, logfmt.Logged(logfmt.ApuestaRecibida).With("agencia", "1"))
 		if a1.Exited() {
 			t.Fatal("agency 1 finished before its SIGTERM: the test would prove nothing")
 		}
@@ -177,7 +176,7 @@ func TestSIGTERM(t *testing.T) {
 		}
 		// Started again, it finishes sending, then waits for agency 2.
 		a1 = w.start("agency-1-again", "agency", env1...)
-		w.waitFor("agency-1-again", exitWithin, "espera_ganadores")
+		w.waitFor("agency-1-again", exitWithin, logfmt.Logged(logfmt.EsperaGanadores))
 		if code := a1.stop(t, stopWithin); code != 0 {
 			t.Errorf("agency exited %d on SIGTERM while waiting for winners; want 0", code)
 		}

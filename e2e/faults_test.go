@@ -21,6 +21,7 @@ import (
 	"github.com/loteria-nacional/pipeline/broker"
 	"github.com/loteria-nacional/pipeline/internal/await"
 	"github.com/loteria-nacional/pipeline/internal/brokertest"
+	"github.com/loteria-nacional/pipeline/logfmt"
 )
 
 // The fault-injection suite: `make test-faults`. Each round runs the lottery
@@ -297,9 +298,9 @@ func faultRound(t *testing.T, rng *rand.Rand, betsPer, faults int, dataSeed uint
 	}
 
 	// The outcome, checked against the input.
-	for _, l := range w.lines("") {
-		if strings.Contains(l, "result: fail") && !strings.Contains(l, "mensaje: hostile-") {
-			t.Errorf("a failure was logged: %s", l)
+	for _, e := range w.find(t, "", logfmt.Failures()) {
+		if !strings.HasPrefix(e.Fields["mensaje"], "hostile-") {
+			t.Errorf("%s logged a failure: %v", e.proc, e.Event)
 		}
 	}
 	want := map[bet.Bet]int{}
@@ -313,7 +314,7 @@ func faultRound(t *testing.T, rng *rand.Rand, betsPer, faults int, dataSeed uint
 			}
 		}
 		final := fmt.Sprintf("agency-%d#%d", i+1, incarnation[fmt.Sprintf("agency-%d", i+1)])
-		w.waitFor(final, time.Second, "consulta_ganadores", fmt.Sprintf("cant_ganadores: %d", wins))
+		w.waitFor(final, time.Second, logfmt.Logged(logfmt.ConsultaGanadores).With("cant_ganadores", strconv.Itoa(wins)))
 	}
 	for b, err := range bet.LoadBets(filepath.Join(dataDir, "bets.csv")) {
 		if err != nil {
@@ -342,7 +343,7 @@ func faultRound(t *testing.T, rng *rand.Rand, betsPer, faults int, dataSeed uint
 // exec'd and its runtime starts is the kernel's to handle, not the program's.)
 func up(w *world, p *proc) *proc {
 	w.t.Helper()
-	w.waitFor(p.name, 30*time.Second, "action: ")
+	w.waitFor(p.name, 30*time.Second, logfmt.Match{})
 	return p
 }
 

@@ -7,7 +7,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -52,11 +51,14 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// line is one log line, in the order the harness read it from any process.
+// line is one log line, in the order the harness read it from any process,
+// with what logfmt.Parse made of it.
 type line struct {
-	proc string
-	text string
-	at   time.Time // when the harness read it
+	proc  string
+	text  string
+	at    time.Time // when the harness read it
+	event logfmt.Event
+	err   error // the line is not in the log format
 }
 
 // world is one run of the system: a vhost, a data directory, processes.
@@ -81,7 +83,7 @@ func (w *world) lotteryDir() string { return filepath.Join(w.dir, "lottery") }
 func (w *world) startLottery(agencies int, env ...string) *proc {
 	w.t.Helper()
 	p := w.start("lottery", "lottery", append([]string{"LOTTERY_AGENCIES=" + strconv.Itoa(agencies), "LOTTERY_DATA_DIR=" + w.lotteryDir()}, env...)...)
-	w.waitFor("lottery", 30*time.Second, "lottery_iniciado")
+	w.waitFor("lottery", 30*time.Second, logfmt.Logged(logfmt.LotteryIniciado))
 	return p
 }
 
@@ -96,7 +98,7 @@ func (w *world) startReplica(r, replicas string, agencies int, env ...string) *p
 	name := "lottery-" + r
 	p := w.start(name, "lottery", append([]string{"LOTTERY_AGENCIES=" + strconv.Itoa(agencies), "LOTTERY_DATA_DIR=" + w.replicaDir(r),
 		"LOTTERY_REPLICAS=" + replicas, "LOTTERY_REPLICA=" + r}, env...)...)
-	w.waitFor(name, 30*time.Second, "lottery_iniciado")
+	w.waitFor(name, 30*time.Second, logfmt.Logged(logfmt.LotteryIniciado))
 	return p
 }
 
@@ -128,8 +130,9 @@ func (w *world) start(name, program string, env ...string) *proc {
 	cmd.Env = append(os.Environ(), "AMQP_URL="+w.url)
 	cmd.Env = append(cmd.Env, env...)
 	lp, err := launch.Start(cmd, func(text string, at time.Time) {
+		e, err := logfmt.Parse(text)
 		w.mu.Lock()
-		w.logs = append(w.logs, line{name, text, at})
+		w.logs = append(w.logs, line{name, text, at, e, err})
 		w.mu.Unlock()
 	})
 	if err != nil {
@@ -210,14 +213,14 @@ func stopOK(t *testing.T, p *proc) {
 	}
 }
 
-// lines returns the log lines of one process, or of all when name is "".
-func (w *world) lines(name string) []string {
+// linesOf returns the log lines of one process, or of all when name is "".
+func (w *world) linesOf(name string) []line {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	var out []string
+	var out []line
 	for _, l := range w.logs {
 		if name == "" || l.proc == name {
-			out = append(out, l.proc+": "+l.text)
+			out = append(out, l)
 		}
 	}
 	return out
@@ -226,43 +229,65 @@ func (w *world) lines(name string) []string {
 // dump logs everything the processes printed, for a failed test.
 func (w *world) dump() {
 	if w.t.Failed() {
-		for _, l := range w.lines("") {
-			w.t.Log(l)
+		for _, l := range w.linesOf("") {
+			w.t.Log(l.proc + ": " + l.text)
 		}
 	}
 }
 
-// waitFor waits until some line of proc contains every one of parts.
-func (w *world) waitFor(name string, d time.Duration, parts ...string) {
+// find returns the lines of proc (of all when name is "") that m matches,
+// failing the test on a line not in the log format.
+func (w *world) find(t *testing.T, name string, m logfmt.Match) []event {
+	t.Helper()
+	var out []event
+	for _, l := range w.linesOf(name) {
+		switch {
+		case l.err != nil:
+			t.Errorf("%s: %v", l.proc, l.err)
+		case m.Matches(l.event):
+			out = append(out, event{l.event, l.proc})
+		}
+	}
+	return out
+}
+
+// events parses every line, failing the test on a line of the wrong shape.
+func (w *world) events(t *testing.T) []event {
+	t.Helper()
+	return w.find(t, "", logfmt.Match{})
+}
+
+// waitFor waits until proc logs a line m matches; a line not in the log
+// format ends the wait at once.
+func (w *world) waitFor(name string, d time.Duration, m logfmt.Match) {
 	w.t.Helper()
 	await.For(w.t, d, func() error {
-		if slices.ContainsFunc(w.lines(name), func(l string) bool { return containsAll(l, parts) }) {
-			return nil
+		lines := w.linesOf(name)
+		for _, l := range lines {
+			if l.err != nil {
+				return await.Stop(fmt.Errorf("%s: %w", name, l.err))
+			}
+			if m.Matches(l.event) {
+				return nil
+			}
 		}
-		return fmt.Errorf("%s never logged a line with %q", name, parts)
+		last := "nothing"
+		if len(lines) > 0 {
+			last = strconv.Quote(lines[len(lines)-1].text)
+		}
+		return fmt.Errorf("%s never logged a line with %s; its last line: %s", name, m, last)
 	})
 }
 
-// when is the time the first line of proc containing every one of parts
-// was read, or the zero time if none does.
-func (w *world) when(name string, parts ...string) time.Time {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	for _, l := range w.logs {
-		if l.proc == name && containsAll(l.text, parts) {
+// when is the time the first line of proc that m matches was read, or the
+// zero time if none does.
+func (w *world) when(name string, m logfmt.Match) time.Time {
+	for _, l := range w.linesOf(name) {
+		if l.err == nil && m.Matches(l.event) {
 			return l.at
 		}
 	}
 	return time.Time{}
-}
-
-func containsAll(s string, parts []string) bool {
-	for _, p := range parts {
-		if !strings.Contains(s, p) {
-			return false
-		}
-	}
-	return true
 }
 
 // event is a parsed log line and the process that wrote it.
@@ -278,22 +303,6 @@ func (e event) int(t *testing.T, key string) int {
 		t.Fatalf("%s: %v", e.proc, err)
 	}
 	return n
-}
-
-// events parses every line, failing the test on a line of the wrong shape.
-func (w *world) events(t *testing.T) []event {
-	t.Helper()
-	var out []event
-	for _, l := range w.lines("") {
-		proc, text, _ := strings.Cut(l, ": ")
-		e, err := logfmt.Parse(text)
-		if err != nil {
-			t.Errorf("%s: %v", proc, err)
-			continue
-		}
-		out = append(out, event{e, proc})
-	}
-	return out
 }
 
 // readBets reads an agency's input file as the lottery should store it.

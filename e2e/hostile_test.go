@@ -41,9 +41,9 @@ func TestHostileFinishedCounts(t *testing.T) {
 	lot := w.startLottery(2)
 	huge := broker.Finished{Agency: 2, Batches: 1 << 62, Bets: 1 << 62, Fingerprint: "f"}.Publishing()
 	w.publish(broker.FinishedKey, huge)
-	w.waitFor("lottery", 10*time.Second, "mensaje_rechazado", "result: fail", "announces 4611686018427387904 batches: want 0 to 1000000")
+	w.waitFor("lottery", 10*time.Second, logfmt.Logged(logfmt.MensajeRechazado).Failing("announces 4611686018427387904 batches: want 0 to 1000000"))
 	waitOK(t, w.startAgencies(files))
-	w.waitFor("lottery", time.Second, "action: sorteo ", "ganadores: 3")
+	w.waitFor("lottery", time.Second, logfmt.Logged(logfmt.Sorteo).With("ganadores", "3"))
 	stopOK(t, lot)
 }
 
@@ -57,9 +57,9 @@ func TestHostileRowTooLong(t *testing.T) {
 	lot := w.startLottery(1)
 	long := strings.Repeat("N", bet.MaxRowBytes) + ",B,1,2000-01-01,7574"
 	w.publish(broker.BatchKey, batchOf(1, 9, "f", long))
-	w.waitFor("lottery", 10*time.Second, "apuesta_recibida", "result: fail", "line 1: row longer than 4096 bytes")
+	w.waitFor("lottery", 10*time.Second, logfmt.Logged(logfmt.ApuestaRecibida).Failing("line 1: row longer than 4096 bytes"))
 	waitOK(t, w.startAgencies(files))
-	w.waitFor("lottery", time.Second, "action: sorteo ", "ganadores: 1")
+	w.waitFor("lottery", time.Second, logfmt.Logged(logfmt.Sorteo).With("ganadores", "1"))
 	stopOK(t, lot)
 	stored := w.storedBets()
 	for _, b := range stored {
@@ -116,8 +116,8 @@ func TestHostileHeaders(t *testing.T) {
 	poisonRequest.Headers["deep"], poisonRequest.CorrelationId = deep, "poison"
 	w.publishTo(broker.RequestsExchange, broker.WinnersKey, poisonRequest)
 
-	w.waitFor("lottery", 60*time.Second, "apuesta_recibida", "result: fail", "over the limit of 16 headers and 4096 bytes")
-	w.waitFor("lottery", 60*time.Second, "apuesta_recibida", "result: success", "agencia: 2", "lote: 1")
+	w.waitFor("lottery", 60*time.Second, logfmt.Logged(logfmt.ApuestaRecibida).Failing("over the limit of 16 headers and 4096 bytes"))
+	w.waitFor("lottery", 60*time.Second, logfmt.Logged(logfmt.ApuestaRecibida).Is(logfmt.Success).With("agencia", "2").With("lote", "1"))
 	await.For(t, 60*time.Second, func() error {
 		if n := queueMessages(t, w, broker.DeadQueue); n < 3 {
 			return fmt.Errorf("the dead-letter queue holds %d messages; want the two poisoned messages and the big one", n)
@@ -125,7 +125,7 @@ func TestHostileHeaders(t *testing.T) {
 		return nil
 	})
 	waitOK(t, w.startAgencies(files, "TOPOLOGY_MODE=verify"))
-	w.waitFor("lottery", 10*time.Second, "action: sorteo ", "ganadores: 2")
+	w.waitFor("lottery", 10*time.Second, logfmt.Logged(logfmt.Sorteo).With("ganadores", "2"))
 	stopOK(t, lot)
 	if closes := undecodableCloses(t, w); closes == 0 || closes > 2*(limit+1) {
 		t.Errorf("the lottery counted %d connections closed on undecodable messages; want 1 to %d: one for each delivery of the two poisoned messages, the first and %d more each", closes, 2*(limit+1), limit)
@@ -188,7 +188,7 @@ func TestUndecodableMessagesStallLittle(t *testing.T) {
 	}
 	waitOK(t, procs)
 	for _, p := range procs {
-		finished, answered := w.when(p.name, "action: envio_finalizado"), w.when(p.name, "action: consulta_ganadores")
+		finished, answered := w.when(p.name, logfmt.Logged(logfmt.EnvioFinalizado)), w.when(p.name, logfmt.Logged(logfmt.ConsultaGanadores))
 		if finished.IsZero() || answered.IsZero() {
 			t.Errorf("%s logged envio_finalizado at %v and consulta_ganadores at %v; want both", p.name, finished, answered)
 		} else if waited := answered.Sub(finished); waited > 15*time.Second {
@@ -207,12 +207,12 @@ func TestUndecodableMessagesStallLittle(t *testing.T) {
 		return nil
 	})
 	closes, lines := undecodableCloses(t, w), 0
-	for _, l := range w.lines("lottery") {
+	for _, e := range w.find(t, "lottery", logfmt.Match{}) {
 		switch {
-		case strings.Contains(l, "action: mensaje_indescifrable "):
+		case e.Action == logfmt.MensajeIndescifrable:
 			lines++
-		case strings.Contains(l, "action: reconexion "), strings.Contains(l, "action: lottery_iniciado ") && strings.Contains(l, "cuidadosa: true"):
-			t.Errorf("a line for one close: %s", l)
+		case e.Action == logfmt.Reconexion, logfmt.Logged(logfmt.LotteryIniciado).With("cuidadosa", "true").Matches(e.Event):
+			t.Errorf("a line for one close: %v", e.Event)
 		}
 	}
 	// Each message is delivered until the queue's limit of 50 sets it aside.
@@ -279,11 +279,11 @@ func TestHostileUnannouncedBatch(t *testing.T) {
 	defer w.dump()
 	lot := w.startLottery(1)
 	w.publish(broker.BatchKey, batchOf(1, 1, "f", "C,D,2,2000-01-01,1"), batchOf(1, 1000, "f", "A,B,1,2000-01-01,7574"))
-	w.waitFor("lottery", 10*time.Second, "apuesta_recibida", "lote: 1000") // and batch 1 before it
+	w.waitFor("lottery", 10*time.Second, logfmt.Logged(logfmt.ApuestaRecibida).With("lote", "1000")) // and batch 1 before it
 	w.publish(broker.FinishedKey, broker.Finished{Agency: 1, Batches: 1, Bets: 2, Fingerprint: "f"}.Publishing())
-	w.waitFor("lottery", 10*time.Second, "action: sorteo ", "ganadores: 0")
-	w.waitFor("lottery", time.Second, "lotes_no_anunciados", "result: fail", "detalle: 1/1000")
-	w.waitFor("lottery", time.Second, "apuestas_anunciadas", "result: fail", "anunciadas: 2", "guardadas: 1", "agencia: 1")
+	w.waitFor("lottery", 10*time.Second, logfmt.Logged(logfmt.Sorteo).With("ganadores", "0"))
+	w.waitFor("lottery", time.Second, logfmt.Logged(logfmt.LotesNoAnunciados).Is(logfmt.Fail).With("detalle", "1/1000"))
+	w.waitFor("lottery", time.Second, logfmt.Logged(logfmt.ApuestasAnunciadas).Is(logfmt.Fail).With("anunciadas", "2").With("guardadas", "1").With("agencia", "1"))
 	stopOK(t, lot)
 }
 
@@ -301,7 +301,7 @@ func TestHostileSameCorrelationID(t *testing.T) {
 	w.publish(broker.FinishedKey,
 		broker.Finished{Agency: 1, Fingerprint: "f"}.Publishing(),
 		broker.Finished{Agency: 2, Fingerprint: "f"}.Publishing())
-	w.waitFor("lottery", 10*time.Second, "action: sorteo ")
+	w.waitFor("lottery", 10*time.Second, logfmt.Logged(logfmt.Sorteo))
 	ch := brokertest.Channel(t, brokertest.Dial(t, w.url))
 	for _, agency := range []int{1, 2} {
 		queue := broker.ReplyQueue(agency)
@@ -329,10 +329,10 @@ func TestHostileResentBatchWithOtherRows(t *testing.T) {
 	lot := w.startLottery(1)
 	first := batchOf(1, 1, "f", "A,B,1,2000-01-01,7574")
 	w.publish(broker.BatchKey, first, batchOf(1, 1, "f", "Z,Z,9,2000-01-01,7574", "Y,Y,8,2000-01-01,7574"), first)
-	w.waitFor("lottery", 10*time.Second, "apuesta_recibida", "result: fail", "batch 1 of agency 1 was stored with other content")
-	w.waitFor("lottery", 10*time.Second, "lote_duplicado", "agencia: 1", "lote: 1")
+	w.waitFor("lottery", 10*time.Second, logfmt.Logged(logfmt.ApuestaRecibida).Failing("batch 1 of agency 1 was stored with other content"))
+	w.waitFor("lottery", 10*time.Second, logfmt.Logged(logfmt.LoteDuplicado).With("agencia", "1").With("lote", "1"))
 	w.publish(broker.FinishedKey, broker.Finished{Agency: 1, Batches: 1, Bets: 1, Fingerprint: "f"}.Publishing())
-	w.waitFor("lottery", 10*time.Second, "action: sorteo ", "ganadores: 1")
+	w.waitFor("lottery", 10*time.Second, logfmt.Logged(logfmt.Sorteo).With("ganadores", "1"))
 	stopOK(t, lot)
 	if b, err := os.ReadFile(filepath.Join(w.lotteryDir(), "bets.csv")); err != nil || string(b) != "1,A,B,1,2000-01-01,7574\r\n" {
 		t.Errorf("bets.csv = %q, %v; want the first batch's row only", b, err)
@@ -354,18 +354,11 @@ func TestAgencyBatchOverTheMessageLimit(t *testing.T) {
 	if code := a.wait(t, exitWithin); code != 1 {
 		t.Errorf("agency exited %d; want 1", code)
 	}
-	var fails []string
-	for _, l := range w.lines("agency-1") {
-		if strings.Contains(l, "result: fail") {
-			fails = append(fails, l)
-		}
+	fails := w.find(t, "agency-1", logfmt.Failures())
+	if tooBig := logfmt.Logged(logfmt.Agencia).Failing("from line 1 would take over 1048576 bytes", "lower CLI_BATCH_MAXAMOUNT"); len(fails) != 1 || !tooBig.Matches(fails[0].Event) {
+		t.Errorf("fail lines %v; want one with %s", fails, tooBig)
 	}
-	if len(fails) != 1 || !containsAll(fails[0], []string{"from line 1 would take over 1048576 bytes", "lower CLI_BATCH_MAXAMOUNT"}) {
-		t.Errorf("fail lines %q; want one naming the batch and the limit", fails)
-	}
-	for _, l := range w.lines("agency-1") {
-		if strings.Contains(l, "conexion_broker") {
-			t.Errorf("the agency connected before refusing its own file: %s", l)
-		}
+	if connected := w.find(t, "agency-1", logfmt.Logged(logfmt.ConexionBroker)); len(connected) > 0 {
+		t.Errorf("the agency connected before refusing its own file: %v", connected)
 	}
 }

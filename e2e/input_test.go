@@ -11,6 +11,7 @@ import (
 
 	"github.com/loteria-nacional/pipeline/broker"
 	"github.com/loteria-nacional/pipeline/internal/brokertest"
+	"github.com/loteria-nacional/pipeline/logfmt"
 )
 
 func TestAgencyRefusesInvalidFile(t *testing.T) {
@@ -46,17 +47,12 @@ func TestAgencyRefusesInvalidFile(t *testing.T) {
 			if code := a.wait(t, exitWithin); code != 1 {
 				t.Errorf("agency exited %d; want 1", code)
 			}
-			var fails []string
-			for _, l := range w.lines("agency-1") {
-				if strings.Contains(l, "result: fail") {
-					fails = append(fails, l)
-				}
-				if strings.Contains(l, "conexion_broker") {
-					t.Errorf("agency connected to the broker with an invalid file: %s", l)
-				}
+			if connected := w.find(t, "agency-1", logfmt.Logged(logfmt.ConexionBroker)); len(connected) > 0 {
+				t.Errorf("agency connected to the broker with an invalid file: %v", connected)
 			}
-			if len(fails) != 1 || !containsAll(fails[0], append(tc.want, path)) {
-				t.Errorf("fail lines = %q; want one naming %q and %q", fails, path, tc.want)
+			fails := w.find(t, "agency-1", logfmt.Failures())
+			if invalid := logfmt.Logged(logfmt.Agencia).Failing(append(tc.want, path)...); len(fails) != 1 || !invalid.Matches(fails[0].Event) {
+				t.Errorf("fail lines = %v; want one with %s", fails, invalid)
 			}
 		})
 	}
@@ -75,9 +71,9 @@ func TestAgencyOutsideTheDrawGetsAnErrorReply(t *testing.T) {
 	if code := a2.wait(t, exitWithin); code != 1 {
 		t.Errorf("agency 2, which does not take part, exited %d; want 1", code)
 	}
-	w.waitFor("agency-1", time.Second, "consulta_ganadores", "cant_ganadores: 1")
-	w.waitFor("agency-2", time.Second, "result: fail", "agency 2 does not take part")
-	w.waitFor("lottery", time.Second, "apuesta_recibida", "result: fail", "agency 2 does not take part")
+	w.waitFor("agency-1", time.Second, logfmt.Logged(logfmt.ConsultaGanadores).With("cant_ganadores", "1"))
+	w.waitFor("agency-2", time.Second, logfmt.Logged(logfmt.Agencia).Failing("agency 2 does not take part"))
+	w.waitFor("lottery", time.Second, logfmt.Logged(logfmt.ApuestaRecibida).Failing("agency 2 does not take part"))
 	if code := lot.stop(t, 30*time.Second); code != 0 {
 		t.Errorf("lottery exited %d; want 0", code)
 	}
@@ -115,11 +111,11 @@ func TestLotteryDeadLettersBadMessages(t *testing.T) {
 	if code := a.wait(t, exitWithin); code != 0 {
 		t.Errorf("agency exited %d; want 0", code)
 	}
-	w.waitFor("agency-1", time.Second, "consulta_ganadores", "cant_ganadores: 1")
+	w.waitFor("agency-1", time.Second, logfmt.Logged(logfmt.ConsultaGanadores).With("cant_ganadores", "1"))
 	for _, b := range bad {
-		w.waitFor("lottery", time.Second, "result: fail", b.reason)
+		w.waitFor("lottery", time.Second, logfmt.Failures().Failing(b.reason))
 	}
-	w.waitFor("lottery", time.Second, "lotes_rechazados", "result: fail", "1/7", "1/8")
+	w.waitFor("lottery", time.Second, logfmt.Logged(logfmt.LotesRechazados).Is(logfmt.Fail).Saying("detalle", "1/7").Saying("detalle", "1/8"))
 	if code := lot.stop(t, 30*time.Second); code != 0 {
 		t.Errorf("lottery exited %d; want 0", code)
 	}
@@ -150,21 +146,19 @@ func TestLotteryWaitsAndSaysForWhat(t *testing.T) {
 	if code := a1.wait(t, exitWithin); code != 1 {
 		t.Errorf("agency 1 with a winners timeout exited %d; want 1", code)
 	}
-	w.waitFor("agency-1", time.Second, "result: fail", "no answer within 2s")
+	w.waitFor("agency-1", time.Second, logfmt.Logged(logfmt.Agencia).Failing("no answer within 2s"))
 
 	// Agency 2 announces 3 batches and 30 bets that never come, twice.
 	fin := broker.Finished{Agency: 2, Batches: 3, Bets: 30, Fingerprint: "f"}.Publishing()
 	w.publish(broker.FinishedKey, fin, fin)
-	w.waitFor("lottery", 10*time.Second, "fin_duplicado", "agencia: 2")
-	w.waitFor("lottery", 10*time.Second, "esperando_sorteo", "result: in_progress",
-		"agencias_sin_finalizar: 3", "apuestas_pendientes: 30", "lotes_pendientes: 3")
+	w.waitFor("lottery", 10*time.Second, logfmt.Logged(logfmt.FinDuplicado).With("agencia", "2"))
+	w.waitFor("lottery", 10*time.Second, logfmt.Logged(logfmt.EsperandoSorteo).Is(logfmt.InProgress).
+		With("agencias_sin_finalizar", "3").With("apuestas_pendientes", "30").With("lotes_pendientes", "3"))
 	if code := lot.stop(t, stopWithin); code != 0 {
 		t.Errorf("lottery exited %d; want 0", code)
 	}
-	for _, l := range w.lines("lottery") {
-		if strings.Contains(l, "action: sorteo ") {
-			t.Errorf("the lottery drew with agencies missing: %s", l)
-		}
+	if draws := w.find(t, "lottery", logfmt.Logged(logfmt.Sorteo)); len(draws) > 0 {
+		t.Errorf("the lottery drew with agencies missing: %v", draws)
 	}
 }
 
@@ -179,7 +173,7 @@ func TestOversizedMessageIsDeadLettered(t *testing.T) {
 	lot := w.startLottery(1)
 	big := broker.Batch{Agency: 1, Seq: 1, Bets: 1, Fingerprint: "f", Body: make([]byte, broker.MaxMessageBytes+1)}.Publishing()
 	w.publish(broker.BatchKey, big)
-	w.waitFor("lottery", 30*time.Second, "apuesta_recibida", "result: fail", "over the")
+	w.waitFor("lottery", 30*time.Second, logfmt.Logged(logfmt.ApuestaRecibida).Failing("over the"))
 	if code := lot.stop(t, stopWithin); code != 0 {
 		t.Errorf("lottery exited %d; want 0", code)
 	}

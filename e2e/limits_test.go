@@ -14,7 +14,9 @@ import (
 	"github.com/loteria-nacional/pipeline/internal/await"
 	"github.com/loteria-nacional/pipeline/internal/brokertest"
 	"github.com/loteria-nacional/pipeline/internal/capacity"
+	"github.com/loteria-nacional/pipeline/internal/logtest"
 	"github.com/loteria-nacional/pipeline/internal/rabbitapi"
+	"github.com/loteria-nacional/pipeline/logfmt"
 )
 
 // TestLowFileLimitIsReported starts a node with 1,024 open files, as a
@@ -31,14 +33,15 @@ func TestLowFileLimitIsReported(t *testing.T) {
 		return string(out), err
 	}
 	out, err := limit("100")
-	want := []string{"action: limite_archivos | result: in_progress | nodo: " + node.Name, "limite_archivos: 1024", "agencias_max: 412", "aviso: below 65536 open files"}
-	if err != nil || !containsAll(out, want) {
-		t.Errorf("brokerlimit -agencies 100 on a node of 1,024 files: %v\n%s\nwant a line with %q", err, out, want)
+	want := logfmt.Logged("limite_archivos").Is(logfmt.InProgress).With("nodo", node.Name).With("limite_archivos", "1024").
+		With("agencias_max", "412").Saying("aviso", "below 65536 open files")
+	if err != nil || !logtest.Says(t, out, "", want) {
+		t.Errorf("brokerlimit -agencies 100 on a node of 1,024 files: %v\n%s\nwant a line with %s", err, out, want)
 	}
 	out, err = limit("1000")
-	want = []string{"action: limite_archivos | result: fail", "holds 412 agencies at once with 1024 open files, and 1000 are to run"}
-	if err == nil || !containsAll(out, want) {
-		t.Errorf("brokerlimit -agencies 1000 on a node of 1,024 files: %v\n%s\nwant it to fail with %q", err, out, want)
+	want = logfmt.Logged("limite_archivos").Failing("holds 412 agencies at once with 1024 open files, and 1000 are to run")
+	if err == nil || !logtest.Says(t, out, "", want) {
+		t.Errorf("brokerlimit -agencies 1000 on a node of 1,024 files: %v\n%s\nwant it to fail with %s", err, out, want)
 	}
 	if capacity.Agencies(1024) != 412 {
 		t.Fatalf("capacity.Agencies(1024) = %d: update the lines above", capacity.Agencies(1024))

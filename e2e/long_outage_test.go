@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/loteria-nacional/pipeline/internal/brokertest"
+	"github.com/loteria-nacional/pipeline/logfmt"
 )
 
 // TestLongBrokerOutage stops the broker mid-run, after some batches are
@@ -26,7 +27,7 @@ func TestLongBrokerOutage(t *testing.T) {
 	// Small batches, one unconfirmed at a time: the agencies are still
 	// sending when the broker goes.
 	agencies := w.startAgencies(files, "CLI_BATCH_MAXAMOUNT=4", "CLI_CONFIRM_WINDOW=1")
-	w.waitFor("lottery", exitWithin, "apuesta_recibida")
+	w.waitFor("lottery", exitWithin, logfmt.Logged(logfmt.ApuestaRecibida).Is(logfmt.Success))
 	node.Stop()
 	t.Logf("broker stopped for %s", outage)
 	down := time.Now()
@@ -44,12 +45,7 @@ func TestLongBrokerOutage(t *testing.T) {
 	// seconds, each saying for how long it has been out of reach.
 	most := 3 + int(outage/(10*time.Second))
 	for _, name := range []string{"lottery", "agency-1", "agency-2", "agency-3"} {
-		waits := 0
-		for _, l := range w.lines(name) {
-			if containsAll(l, []string{"action: conexion_broker", "result: in_progress", "sin_broker: "}) {
-				waits++
-			}
-		}
+		waits := len(w.find(t, name, logfmt.Logged(logfmt.ConexionBroker).Is(logfmt.InProgress).Has("sin_broker")))
 		if least := int(outage / (10 * time.Second)); waits < least || waits > most {
 			t.Errorf("%s logged %d waits for the broker in an outage of %s; want %d to %d", name, waits, outage, least, most)
 		}

@@ -13,7 +13,9 @@ import (
 	"time"
 
 	"github.com/loteria-nacional/pipeline/internal/brokertest"
+	"github.com/loteria-nacional/pipeline/internal/logtest"
 	"github.com/loteria-nacional/pipeline/internal/repotest"
+	"github.com/loteria-nacional/pipeline/logfmt"
 )
 
 // The operator's own files: what make and the scripts must never overwrite,
@@ -70,14 +72,16 @@ func TestOperatorFilesSurvive(t *testing.T) {
 	}
 	env := []string{"AGENCIES=2", "BETS=300", "WINNERS=1", "DEMO_VHOST=" + demoVhost(t)}
 	out := runIn(t, dir, env, "make", "data")
-	if !strings.Contains(out, "archivo: .data/agency-1.csv | estado: conservado") || !strings.Contains(out, "archivo: .data/agency-2.csv | estado: generado") {
+	kept := logfmt.Logged("gendata").With("archivo", ".data/agency-1.csv").With("estado", "conservado")
+	made := logfmt.Logged("gendata").With("archivo", ".data/agency-2.csv").With("estado", "generado")
+	if !logtest.Says(t, out, "", kept) || !logtest.Says(t, out, "", made) {
 		t.Errorf("make data said:\n%s\nwant agency-1.csv kept and agency-2.csv generated", out)
 	}
 	out = runIn(t, dir, env, "make", "demo")
 	if got, _ := os.ReadFile(path); !bytes.Equal(got, mine) {
 		t.Fatalf("after make data and make demo, agency-1.csv holds %q; want the person's %q", got, mine)
 	}
-	if !strings.Contains(out, "agency-1: action: consulta_ganadores | result: success | cant_ganadores: 1") {
+	if !logtest.Says(t, out, "agency-1", logfmt.Logged(logfmt.ConsultaGanadores).Is(logfmt.Success).With("cant_ganadores", "1")) {
 		t.Errorf("make demo said:\n%s\nwant agency 1's one winner, from the person's file", out)
 	}
 	runIn(t, dir, env, "make", "new-data")
@@ -153,7 +157,8 @@ func TestDemoEndsWhenTheLotteryFails(t *testing.T) {
 	if ctx.Err() != nil {
 		t.Fatalf("the demo was still running a minute after its lottery failed:\n%s", out)
 	}
-	if err == nil || !strings.Contains(string(out), "the lottery exited with status 1") || !strings.Contains(string(out), "LOTTERY_PREFETCH") {
+	if err == nil || !strings.Contains(string(out), "the lottery exited with status 1") ||
+		!logtest.Says(t, string(out), "", logfmt.Logged(logfmt.Lottery).Failing("LOTTERY_PREFETCH")) {
 		t.Errorf("demo: %v\n%s\nwant it to fail with the lottery's error", err, out)
 	}
 }

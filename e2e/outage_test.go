@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/loteria-nacional/pipeline/internal/brokertest"
+	"github.com/loteria-nacional/pipeline/logfmt"
 )
 
 // TestBrokerOutage takes the broker away mid-run, on a private node of the
@@ -41,7 +42,7 @@ func TestBrokerOutage(t *testing.T) {
 			// Small batches, one unconfirmed at a time: slow enough that the
 			// fault lands mid-send, whatever the machine.
 			agencies := w.startAgencies(files, "CLI_BATCH_MAXAMOUNT=4", "CLI_CONFIRM_WINDOW=1")
-			w.waitFor("lottery", exitWithin, "apuesta_recibida")
+			w.waitFor("lottery", exitWithin, logfmt.Logged(logfmt.ApuestaRecibida).Is(logfmt.Success))
 			for _, a := range agencies {
 				if a.Exited() {
 					t.Fatalf("%s finished before the fault: the test would prove nothing", a.name)
@@ -53,7 +54,7 @@ func TestBrokerOutage(t *testing.T) {
 				t.Errorf("lottery exited %d; want 0", code)
 			}
 			for _, name := range []string{"lottery", "agency-1", "agency-2"} {
-				w.waitFor(name, time.Second, "action: reconexion", "result: in_progress")
+				w.waitFor(name, time.Second, logfmt.Logged(logfmt.Reconexion).Is(logfmt.InProgress))
 			}
 			check(t, w, files, 4, winners, filepath.Join(dataDir, "bets.csv"))
 		})

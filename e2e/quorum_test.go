@@ -10,6 +10,7 @@ import (
 
 	"github.com/loteria-nacional/pipeline/broker"
 	"github.com/loteria-nacional/pipeline/internal/brokertest"
+	"github.com/loteria-nacional/pipeline/logfmt"
 )
 
 // TestBatchReturnedManyTimesIsStoredOnce: a batch peeked 20 times in the
@@ -53,9 +54,9 @@ func TestBatchReturnedManyTimesIsStoredOnce(t *testing.T) {
 		t.Fatalf("the batch's x-delivery-count is %v after 20 peeks and 5 lotteries killed; want at least 25", msgs[0].Properties.Headers["x-delivery-count"])
 	}
 	lot := w.startLottery(1)
-	w.waitFor("lottery", 30*time.Second, "apuesta_recibida", "result: success", "lote: 1")
+	w.waitFor("lottery", 30*time.Second, logfmt.Logged(logfmt.ApuestaRecibida).Is(logfmt.Success).With("lote", "1"))
 	w.publish(broker.FinishedKey, broker.Finished{Agency: 1, Batches: 1, Bets: 2, Fingerprint: "f"}.Publishing())
-	w.waitFor("lottery", 10*time.Second, "action: sorteo ", "ganadores: 1")
+	w.waitFor("lottery", 10*time.Second, logfmt.Logged(logfmt.Sorteo).With("ganadores", "1"))
 	stopOK(t, lot)
 	if n := len(w.storedBets()); n != 2 {
 		t.Errorf("bets.csv holds %d bets; want the batch's 2, once", n)

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/loteria-nacional/pipeline/internal/brokertest"
+	"github.com/loteria-nacional/pipeline/logfmt"
 )
 
 // TestReplicaLostForGood runs two lottery replicas and five agencies on a
@@ -45,15 +46,15 @@ func TestReplicaLostForGood(t *testing.T) {
 			a := w.startReplica("a", "a,b", 5, env...)
 			b := w.startReplica("b", "a,b", 5)
 			agencies := w.startAgencies(files, "CLI_BATCH_MAXAMOUNT="+strconv.Itoa(batch), "CLI_CONFIRM_WINDOW=4", "LOTTERY_REPLICAS=a,b")
-			w.waitFor("lottery-b", time.Minute, "apuesta_recibida", "result: success") // mid-run
+			w.waitFor("lottery-b", time.Minute, logfmt.Logged(logfmt.ApuestaRecibida).Is(logfmt.Success)) // mid-run
 			if tc.loseNode {
-				lost := nodes[connectedTo(w, "lottery-b")-1]
+				lost := nodes[connectedTo(t, w, "lottery-b")-1]
 				t.Logf("killing %s, replica b's node", lost.Name)
 				lost.Kill()
-				w.waitFor("lottery-b", time.Minute, "action: reconexion")
+				w.waitFor("lottery-b", time.Minute, logfmt.Logged(logfmt.Reconexion))
 			}
 			if tc.failpoint == "" {
-				w.waitFor("lottery-a", time.Minute, "apuesta_recibida", "result: success")
+				w.waitFor("lottery-a", time.Minute, logfmt.Logged(logfmt.ApuestaRecibida).Is(logfmt.Success))
 				a.Cmd.Process.Kill()
 			}
 			if code := a.wait(t, exitWithin); code != -9 {
@@ -65,7 +66,7 @@ func TestReplicaLostForGood(t *testing.T) {
 			waitOK(t, agencies)
 			stopOK(t, b)
 			checkLottery(t, w, "lottery-b", files, batch, winners, w.replicaDir("b")+"/bets.csv")
-			if tc.loseNode && !failedOver(w, "lottery-b") {
+			if tc.loseNode && !failedOver(t, w, "lottery-b") {
 				t.Error("replica b never logged a connection to another node")
 			}
 		})

@@ -3,12 +3,12 @@ package e2e
 import (
 	"os"
 	"slices"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/loteria-nacional/pipeline/broker"
 	"github.com/loteria-nacional/pipeline/internal/brokertest"
+	"github.com/loteria-nacional/pipeline/logfmt"
 )
 
 // TestReplicas runs two lottery replicas and five agencies started before
@@ -24,7 +24,7 @@ func TestReplicas(t *testing.T) {
 	files := w.gendata(2000, winners...)
 	agencies := w.startAgencies(files, "CLI_BATCH_MAXAMOUNT=50", "LOTTERY_REPLICAS=a,b")
 	for i := range agencies {
-		w.waitFor(agencies[i].name, 30*time.Second, "action: esperando_loteria", "result: in_progress", "cola: lottery.a.bets")
+		w.waitFor(agencies[i].name, 30*time.Second, logfmt.Logged(logfmt.EsperandoLoteria).Is(logfmt.InProgress).With("cola", "lottery.a.bets"))
 	}
 	a := w.startReplica("a", "a,b", 5)
 	// Half a second with a's queues and not b's: agencies that did not wait
@@ -32,8 +32,8 @@ func TestReplicas(t *testing.T) {
 	time.Sleep(500 * time.Millisecond)
 	b := w.startReplica("b", "a,b", 5)
 	waitOK(t, agencies)
-	w.waitFor("lottery-a", 30*time.Second, "action: sorteo")
-	w.waitFor("lottery-b", 30*time.Second, "action: sorteo")
+	w.waitFor("lottery-a", 30*time.Second, logfmt.Logged(logfmt.Sorteo))
+	w.waitFor("lottery-b", 30*time.Second, logfmt.Logged(logfmt.Sorteo))
 	stopOK(t, a)
 	stopOK(t, b)
 	for _, r := range []string{"a", "b"} {
@@ -54,7 +54,7 @@ func TestReplicasEachDeadLetterARefusal(t *testing.T) {
 	w.startReplica("b", "a,b", 5)
 	w.publish(broker.BatchKey, broker.Batch{Agency: 9, Seq: 1, Bets: 1, Fingerprint: "x", Body: []byte("A,B,1,2000-01-01,1\r\n")}.Publishing())
 	for _, r := range []string{"a", "b"} {
-		w.waitFor("lottery-"+r, 30*time.Second, "action: apuesta_recibida", "result: fail", "agency 9 does not take part")
+		w.waitFor("lottery-"+r, 30*time.Second, logfmt.Logged(logfmt.ApuestaRecibida).Failing("agency 9 does not take part"))
 	}
 	conn := brokertest.Dial(t, w.url)
 	brokertest.WaitCount(t, conn, broker.DeadQueue, 2)
@@ -88,10 +88,10 @@ func TestReplicaRestartedEmptyNeverAnswers(t *testing.T) {
 	files := w.gendata(2000, winners...)
 	w.start("lottery-a", "lottery", "LOTTERY_AGENCIES=5", "LOTTERY_DATA_DIR="+w.replicaDir("a"),
 		"LOTTERY_REPLICAS=a,b", "LOTTERY_REPLICA=a", "LOTTERY_GROUP=4", "FAILPOINTS=lottery/committed-before-ack@3")
-	w.waitFor("lottery-a", 30*time.Second, "lottery_iniciado")
+	w.waitFor("lottery-a", 30*time.Second, logfmt.Logged(logfmt.LotteryIniciado))
 	b := w.startReplica("b", "a,b", 5)
 	agencies := w.startAgencies(files, "CLI_BATCH_MAXAMOUNT=20", "LOTTERY_REPLICAS=a,b")
-	w.waitFor("lottery-a", time.Minute, "action: failpoint", "lottery/committed-before-ack")
+	w.waitFor("lottery-a", time.Minute, logfmt.Logged(logfmt.Failpoint).With("name", "lottery/committed-before-ack"))
 	if err := os.RemoveAll(w.replicaDir("a")); err != nil {
 		t.Fatal(err)
 	}
@@ -99,20 +99,20 @@ func TestReplicaRestartedEmptyNeverAnswers(t *testing.T) {
 		"LOTTERY_REPLICAS=a,b", "LOTTERY_REPLICA=a", "LOTTERY_STATUS_SECONDS=1")
 	waitOK(t, agencies)
 	// Every finished event taken, and still waiting: for what it lost.
-	w.waitFor("lottery-a#2", time.Minute, "action: esperando_sorteo", "agencias_sin_finalizar: - |")
+	w.waitFor("lottery-a#2", time.Minute, logfmt.Logged(logfmt.EsperandoSorteo).With("agencias_sin_finalizar", "-"))
 	stopOK(t, again)
 	stopOK(t, b)
-	waiting := ""
-	for _, l := range w.lines("lottery-a#2") {
-		if strings.Contains(l, "action: sorteo") || strings.Contains(l, "action: respuesta_ganadores") {
-			t.Errorf("the replica restarted empty drew or answered: %s", l)
-		}
-		if strings.Contains(l, "action: esperando_sorteo") {
-			waiting = l
+	var waiting event
+	for _, e := range w.find(t, "lottery-a#2", logfmt.Match{}) {
+		switch e.Action {
+		case logfmt.Sorteo, logfmt.SorteoRecuperado, logfmt.RespuestaGanadores:
+			t.Errorf("the replica restarted empty drew or answered: %v", e.Event)
+		case logfmt.EsperandoSorteo:
+			waiting = e
 		}
 	}
-	if strings.Contains(waiting, "lotes_faltantes: - |") || strings.Contains(waiting, "lotes_pendientes: 0") {
-		t.Errorf("the replica restarted empty names no missing batch: %s", waiting)
+	if waiting.Fields["lotes_faltantes"] == "-" || waiting.int(t, "lotes_pendientes") == 0 {
+		t.Errorf("the replica restarted empty names no missing batch: %v", waiting.Event)
 	}
 	checkLottery(t, w, "lottery-b", files, batch, winners, w.replicaDir("b")+"/bets.csv")
 }

@@ -21,6 +21,7 @@ import (
 
 	"github.com/loteria-nacional/pipeline/internal/brokertest"
 	"github.com/loteria-nacional/pipeline/internal/rabbitapi"
+	"github.com/loteria-nacional/pipeline/logfmt"
 )
 
 // certs makes a certificate authority and the deployment's certificates
@@ -139,7 +140,7 @@ func TestPipelineOverTLS(t *testing.T) {
 	waitOK(t, agencies)
 	stopOK(t, lot)
 	check(t, w, files, defaultBatch, winners, filepath.Join(w.lotteryDir(), "bets.csv"))
-	w.waitFor("agency-1", time.Second, "action: certificado_propio", "result: in_progress", "usuario: agency-1", "vence: ")
+	w.waitFor("agency-1", time.Second, logfmt.Logged(logfmt.CertificadoPropio).Is(logfmt.InProgress).With("usuario", "agency-1").Has("vence"))
 
 	other := certs(t, 1)
 	oldCert, oldKey := expired(t, dir, "agency-1")
@@ -160,14 +161,9 @@ func TestPipelineOverTLS(t *testing.T) {
 			if code := p.wait(t, 30*time.Second); code != 1 {
 				t.Errorf("exited %d; want 1", code)
 			}
-			var fails []string
-			for _, l := range w.lines(name) {
-				if strings.Contains(l, "result: fail") {
-					fails = append(fails, l)
-				}
-			}
-			if len(fails) != 1 || !strings.Contains(fails[0], tc.want) || !strings.Contains(fails[0], "certificate refused") {
-				t.Errorf("fail lines %q; want one naming %q", fails, tc.want)
+			fails := w.find(t, name, logfmt.Failures())
+			if refused := logfmt.Logged(logfmt.Agencia).Failing(tc.want, "certificate refused"); len(fails) != 1 || !refused.Matches(fails[0].Event) {
+				t.Errorf("fail lines %v; want one with %s", fails, refused)
 			}
 		})
 	}

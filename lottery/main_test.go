@@ -17,6 +17,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/loteria-nacional/pipeline/envconf"
+	"github.com/loteria-nacional/pipeline/internal/await"
 	"github.com/loteria-nacional/pipeline/logfmt"
 	"github.com/loteria-nacional/pipeline/lottery/service"
 )
@@ -86,13 +87,17 @@ func TestRunWaitsForAPersonOnError(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- run(ctx, nil, func(k string) string { return env[k] }, io.Discard, log) }()
-	for len(hook.AllEntries()) < 2 {
+	await.For(t, time.Minute, func() error {
 		select {
 		case err := <-done:
-			t.Fatalf("run = %v before its context ended; want it to wait", err)
-		case <-time.After(time.Millisecond):
+			return await.Stop(fmt.Errorf("run = %v before its context ended; want it to wait", err))
+		default:
 		}
-	}
+		if n := len(hook.AllEntries()); n < 2 {
+			return fmt.Errorf("logged %d lines; want the fail line and the wait", n)
+		}
+		return nil
+	})
 	cancel()
 	if err := <-done; !errors.Is(err, errWaited) {
 		t.Errorf("run = %v; want errWaited", err)
@@ -101,7 +106,7 @@ func TestRunWaitsForAPersonOnError(t *testing.T) {
 	for _, e := range hook.AllEntries() {
 		got = append(got, e.Message+"/"+e.Level.String())
 	}
-	if want := []string{"lottery/error", "esperando_intervencion/info"}; !slices.Equal(got, want) {
+	if want := []string{logfmt.Lottery + "/error", logfmt.EsperandoIntervencion + "/info"}; !slices.Equal(got, want) {
 		t.Errorf("logged %v; want %v", got, want)
 	}
 }

@@ -26,6 +26,7 @@ import (
 
 	"github.com/loteria-nacional/pipeline/broker"
 	"github.com/loteria-nacional/pipeline/internal/await"
+	"github.com/loteria-nacional/pipeline/internal/logtest"
 	"github.com/loteria-nacional/pipeline/logfmt"
 )
 
@@ -99,7 +100,8 @@ func (s *stack) missingData(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(s.dir, ".data", "agency-3.csv"), s.own, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if out := s.mustMake(t, 5, "data"); !strings.Contains(out, "agency-3.csv | estado: conservado") {
+	kept := logfmt.Logged("gendata").Saying("archivo", "agency-3.csv").With("estado", "conservado")
+	if out := s.mustMake(t, 5, "data"); !logtest.Says(t, out, "", kept) {
 		t.Errorf("make data said:\n%s\nwant agency-3.csv kept", out)
 	}
 }
@@ -111,9 +113,9 @@ func (s *stack) portInUse(t *testing.T) {
 	}
 	defer l.Close()
 	out, err := s.make(t, 5, "docker-compose-up")
-	want := []string{"127.0.0.1:" + strconv.Itoa(s.amqp), "AMQP_PORT", ".env", "nothing was started"}
-	if err == nil || !containsAll(out, want) {
-		t.Errorf("make docker-compose-up with port %d taken: %v\n%s\nwant it to fail saying %q", s.amqp, err, out, want)
+	want := logfmt.Logged("docker_compose_up").Failing("127.0.0.1:"+strconv.Itoa(s.amqp), "AMQP_PORT", ".env", "nothing was started")
+	if err == nil || !logtest.Says(t, out, "", want) {
+		t.Errorf("make docker-compose-up with port %d taken: %v\n%s\nwant it to fail with %s", s.amqp, err, out, want)
 	}
 	if cs := s.containers(t); len(cs) != 0 {
 		t.Errorf("containers after the refused up: %+v; want none", cs)
@@ -134,9 +136,9 @@ func (s *stack) tooFewFiles(t *testing.T) {
 		}
 	}()
 	out, err := s.make(t, 500, "docker-compose-up", "BROKER_FILES=1024", "BETS=10")
-	want := []string{"action: limite_archivos | result: fail", "holds 412 agencies at once with 1024 open files, and 500 are to run", "BROKER_FILES"}
-	if err == nil || !containsAll(out, want) {
-		t.Errorf("make docker-compose-up AGENCIES=500 with BROKER_FILES=1024: %v\n%s\nwant it refused, saying %q", err, out, want)
+	want := logfmt.Logged(logfmt.LimiteArchivos).Failing("holds 412 agencies at once with 1024 open files, and 500 are to run", "BROKER_FILES")
+	if err == nil || !logtest.Says(t, out, "", want) {
+		t.Errorf("make docker-compose-up AGENCIES=500 with BROKER_FILES=1024: %v\n%s\nwant it refused with %s", err, out, want)
 	}
 	if cs := s.containers(t); len(cs) != 0 {
 		t.Errorf("containers after the refused up: %+v; want none", cs)
@@ -147,7 +149,8 @@ func (s *stack) fiveAgencies(t *testing.T) {
 	out := s.mustMake(t, 5, "docker-compose-up")
 	// The broker's open files, as the docker engine gives them, and the
 	// agencies they hold: said before and after it starts.
-	if n := strings.Count(out, "action: limite_archivos | result: "); n < 2 || strings.Contains(out, "limite_archivos | result: fail") {
+	limits := logtest.Find(t, out, "", logfmt.Logged(logfmt.LimiteArchivos))
+	if n := len(limits); n < 2 || logtest.Count(limits, logfmt.Failures()) > 0 {
 		t.Errorf("make docker-compose-up said %d times what the broker's open files hold; want it before and after the broker starts:\n%s", n, out)
 	}
 	s.checkRun(t, 5, newDraw)
@@ -269,9 +272,9 @@ func (s *stack) leastPrivilege(t *testing.T) {
 func (s *stack) passwordsWhileRunning(t *testing.T) {
 	env, defs := fileBytes(t, filepath.Join(s.dir, ".env")), fileBytes(t, filepath.Join(s.dir, "definitions.json"))
 	out, err := s.make(t, 5, "passwords")
-	want := []string{"the compose stack is running", "make docker-compose-down", "nothing was changed"}
-	if err == nil || !containsAll(out, want) {
-		t.Errorf("make passwords on a running stack: %v\n%s\nwant it refused, saying %q", err, out, want)
+	want := logfmt.Logged("passwords").Failing("the compose stack is running", "make docker-compose-down", "nothing was changed")
+	if err == nil || !logtest.Says(t, out, "", want) {
+		t.Errorf("make passwords on a running stack: %v\n%s\nwant it refused with %s", err, out, want)
 	}
 	sameFiles(t, ".env", env, fileBytes(t, filepath.Join(s.dir, ".env")))
 	sameFiles(t, "definitions.json", defs, fileBytes(t, filepath.Join(s.dir, "definitions.json")))
@@ -317,10 +320,20 @@ func (s *stack) down(t *testing.T) {
 	lines := logLines(first + string(rest))
 	// Following, compose adds a line of its own when the container stops.
 	programs := slices.DeleteFunc(slices.Clone(lines), func(l string) bool { return strings.HasSuffix(l, " exited with code 0") })
-	noFailures(t, "lottery", parseLines(t, "lottery", programs))
-	for _, want := range []string{"action: apagado_iniciado", "recurso: connection", "recurso: bets.csv", "recurso: journal", "action: lottery_finalizado"} {
-		if !containsLine(lines, want) {
-			t.Errorf("the lottery never logged %q on its way out:\n%s", want, strings.Join(lines, "\n"))
+	events, err := logtest.Events("lottery", programs)
+	if err != nil {
+		t.Error(err)
+	}
+	noFailures(t, "lottery", events)
+	for _, want := range []logfmt.Match{
+		logfmt.Logged(logfmt.ApagadoIniciado),
+		logfmt.Logged(logfmt.Cierre).With("recurso", "connection"),
+		logfmt.Logged(logfmt.Cierre).With("recurso", "bets.csv"),
+		logfmt.Logged(logfmt.Cierre).With("recurso", "journal"),
+		logfmt.Logged(logfmt.LotteryFinalizado),
+	} {
+		if logtest.Count(events, want) == 0 {
+			t.Errorf("the lottery never logged a line with %s on its way out:\n%s", want, strings.Join(lines, "\n"))
 		}
 	}
 	if cs := s.containers(t); len(cs) != 0 {
@@ -338,19 +351,14 @@ func (s *stack) otherAgencyCount(t *testing.T) {
 	journal, bets := fileBytes(t, s.stored(t, "lottery", "journal.jsonl")), fileBytes(t, s.stored(t, "lottery", "bets.csv"))
 	s.mustMake(t, 3, "docker-compose-up")
 	// It waits for a person rather than exit into its restart policy.
-	s.waitLogged(t, "lottery", "action: esperando_intervencion | result: in_progress")
+	s.waitLogged(t, "lottery", logfmt.Logged(logfmt.EsperandoIntervencion).Is(logfmt.InProgress))
 	if state, restarts := s.inspect(t, "lottery", "{{.State.Status}}"), s.inspect(t, "lottery", "{{.RestartCount}}"); state != "running" || restarts != "0" {
 		t.Errorf("the lottery is %s after %s restarts; want running, never restarted", state, restarts)
 	}
-	var fails []logfmt.Event
-	for _, e := range s.events(t, "lottery") {
-		if e.Result == logfmt.Fail {
-			fails = append(fails, e)
-		}
-	}
-	want := []string{"holds a draw among 5 agencies, but LOTTERY_AGENCIES is 3", "make reset"}
-	if len(fails) != 1 || fails[0].Action != logfmt.Lottery || !containsAll(fails[0].Fields["error"], want) {
-		t.Errorf("the lottery's log:\n%s\nwant one %s fail line whose error says %q", strings.Join(s.logs(t, "lottery"), "\n"), logfmt.Lottery, want)
+	events := s.events(t, "lottery")
+	want := logfmt.Logged(logfmt.Lottery).Failing("holds a draw among 5 agencies, but LOTTERY_AGENCIES is 3", "make reset")
+	if logtest.Count(events, logfmt.Failures()) != 1 || logtest.Count(events, want) != 1 {
+		t.Errorf("the lottery's log:\n%s\nwant one fail line, with %s", strings.Join(s.logs(t, "lottery"), "\n"), want)
 	}
 	sameFiles(t, "journal.jsonl", journal, fileBytes(t, s.stored(t, "lottery", "journal.jsonl")))
 	sameFiles(t, "bets.csv", bets, fileBytes(t, s.stored(t, "lottery", "bets.csv")))
@@ -402,9 +410,9 @@ func (s *stack) classicQueues(t *testing.T) {
 	}
 
 	out, err := s.make(t, 3, "docker-compose-up")
-	want := []string{"classic queues made by an earlier version", "lottery.bets", "make reset"}
-	if err == nil || !containsAll(out, want) {
-		t.Errorf("make docker-compose-up on a volume with classic queues: %v\n%s\nwant it refused, saying %q", err, out, want)
+	want := logfmt.Logged("docker_compose_up").Failing("classic queues made by an earlier version", "lottery.bets", "make reset")
+	if err == nil || !logtest.Says(t, out, "", want) {
+		t.Errorf("make docker-compose-up on a volume with classic queues: %v\n%s\nwant it refused with %s", err, out, want)
 	}
 	for _, c := range s.containers(t) {
 		if c.Service != "rabbitmq" && c.Service != "tls-keys" {
@@ -426,7 +434,7 @@ func (s *stack) newPasswords(t *testing.T) {
 	env := string(fileBytes(t, filepath.Join(s.dir, ".env")))
 	admin := s.setting(t, "ADMIN_PASSWORD")
 	ports := []string{"AMQP_PORT=" + strconv.Itoa(s.amqp), "MANAGEMENT_PORT=" + strconv.Itoa(s.mgmt)}
-	if admin == "" || !containsAll(env, ports) {
+	if admin == "" || !strings.Contains(env, ports[0]) || !strings.Contains(env, ports[1]) {
 		t.Fatalf(".env after make passwords:\n%s\nwant a new ADMIN_PASSWORD and the ports %q kept", env, ports)
 	}
 	s.mustMake(t, 3, "docker-compose-up")
@@ -447,9 +455,9 @@ func (s *stack) clusterUp(t *testing.T) {
 	s.checkStored(t, 5)
 	s.onlyTLS(t)
 	s.leastPrivilege(t)
-	ready := s.logs(t, "rabbitmq-ready")
-	if !containsLine(ready, "action: cluster_listo | result: success | nodos: 3") {
-		t.Errorf("rabbitmq-ready's log:\n%s\nwant it to end with the cluster ready", strings.Join(ready, "\n"))
+	ready := strings.Join(s.logs(t, "rabbitmq-ready"), "\n")
+	if !logtest.Says(t, ready, "", logfmt.Logged("cluster_listo").Is(logfmt.Success).With("nodos", "3")) {
+		t.Errorf("rabbitmq-ready's log:\n%s\nwant it to end with the cluster ready", ready)
 	}
 	var queues []struct {
 		Name    string   `json:"name"`
@@ -478,9 +486,9 @@ func (s *stack) clusterLosesANode(t *testing.T) {
 	s.must(t, "docker", "compose", "kill", "-s", "SIGKILL", "rabbitmq-1")
 	s.checkRun(t, 5, newDraw)
 	s.checkStored(t, 5)
-	if lines := s.logs(t, "lottery"); !containsLine(lines, "action: conexion_broker | result: success | nodo: 2/3") &&
-		!containsLine(lines, "action: conexion_broker | result: success | nodo: 3/3") {
-		t.Errorf("the lottery's log:\n%s\nwant it connected to node 2 or 3 after node 1 was killed", strings.Join(lines, "\n"))
+	connected := logfmt.Logged(logfmt.ConexionBroker).Is(logfmt.Success)
+	if events := s.events(t, "lottery"); logtest.Count(events, connected.With("nodo", "2/3"))+logtest.Count(events, connected.With("nodo", "3/3")) == 0 {
+		t.Errorf("the lottery's log:\n%s\nwant it connected to node 2 or 3 after node 1 was killed", strings.Join(s.logs(t, "lottery"), "\n"))
 	}
 }
 
@@ -504,7 +512,7 @@ func (s *stack) replicaLost(t *testing.T) {
 	}
 	s.checkWinners(t, 5)
 	for _, svc := range agencyServices(5) { // one answer, whichever replica gave it
-		if n := strings.Count(strings.Join(s.logs(t, svc), "\n"), "action: consulta_ganadores"); n != 1 {
+		if n := logtest.Count(s.events(t, svc), logfmt.Logged(logfmt.ConsultaGanadores)); n != 1 {
 			t.Errorf("%s logged consulta_ganadores %d times; want once", svc, n)
 		}
 	}
@@ -524,31 +532,29 @@ func (s *stack) replicaLost(t *testing.T) {
 // waitStoring waits until a lottery has stored bets.
 func (s *stack) waitStoring(t *testing.T, lottery string) {
 	t.Helper()
-	s.waitLogged(t, lottery, "action: apuesta_recibida | result: success")
+	s.waitLogged(t, lottery, logfmt.Logged(logfmt.ApuestaRecibida).Is(logfmt.Success))
 }
 
-// waitLogged waits until service has logged a line containing line, and
-// returns how many it has.
-func (s *stack) waitLogged(t *testing.T, service, line string) int {
+// waitLogged waits until service has logged a line m matches, and returns
+// how many it has.
+func (s *stack) waitLogged(t *testing.T, service string, m logfmt.Match) int {
 	t.Helper()
-	return s.waitCount(t, service, line, 1)
+	return s.waitCount(t, service, m, 1)
 }
 
-// waitCount waits until service has logged at least n lines containing
-// line, and returns how many it has.
-func (s *stack) waitCount(t *testing.T, service, line string, n int) int {
+// waitCount waits until service has logged at least n lines m matches, and
+// returns how many it has; a line not in the log format ends the wait.
+func (s *stack) waitCount(t *testing.T, service string, m logfmt.Match, n int) int {
 	t.Helper()
 	got := 0
 	await.For(t, 2*time.Minute, func() error {
 		lines := s.logs(t, service)
-		got = 0
-		for _, l := range lines {
-			if strings.Contains(l, line) {
-				got++
-			}
+		events, err := logtest.Events(service, lines)
+		if err != nil {
+			return await.Stop(err)
 		}
-		if got < n {
-			return fmt.Errorf("%s logged %d of %d lines with %q:\n%s", service, got, n, line, strings.Join(lines, "\n"))
+		if got = logtest.Count(events, m); got < n {
+			return fmt.Errorf("%s logged %d of %d lines with %s:\n%s", service, got, n, m, strings.Join(lines, "\n"))
 		}
 		return nil
 	})
@@ -565,13 +571,14 @@ func (s *stack) crashes(t *testing.T) {
 			t.Errorf("%s, done, was restarted %s times; want it left stopped", svc, restarts)
 		}
 	}
-	started := s.waitLogged(t, "lottery", "action: lottery_iniciado")
+	started := s.waitLogged(t, "lottery", logfmt.Logged(logfmt.LotteryIniciado))
 	s.crash(t, "lottery")
-	s.waitCount(t, "lottery", "action: lottery_iniciado", started+1)
-	s.waitLogged(t, "lottery", "action: sorteo_recuperado")
-	connected := s.waitLogged(t, "lottery", "action: conexion_broker | result: success")
+	s.waitCount(t, "lottery", logfmt.Logged(logfmt.LotteryIniciado), started+1)
+	s.waitLogged(t, "lottery", logfmt.Logged(logfmt.SorteoRecuperado))
+	connected := logfmt.Logged(logfmt.ConexionBroker).Is(logfmt.Success)
+	before := s.waitLogged(t, "lottery", connected)
 	s.crash(t, "rabbitmq")
-	s.waitCount(t, "lottery", "action: conexion_broker | result: success", connected+1)
+	s.waitCount(t, "lottery", connected, before+1)
 	await.For(t, 2*time.Minute, func() error {
 		if health := s.inspect(t, "rabbitmq", "{{.State.Health.Status}}"); health != "healthy" {
 			return fmt.Errorf("the broker is %s after its crash; want healthy", health)
@@ -606,22 +613,4 @@ func (s *stack) inspect(t *testing.T, service, format string) string {
 	t.Helper()
 	id := strings.TrimSpace(s.must(t, "docker", "compose", "ps", "-a", "-q", service))
 	return strings.TrimSpace(s.must(t, "docker", "inspect", "-f", format, id))
-}
-
-func containsAll(s string, parts []string) bool {
-	for _, p := range parts {
-		if !strings.Contains(s, p) {
-			return false
-		}
-	}
-	return true
-}
-
-func containsLine(lines []string, part string) bool {
-	for _, l := range lines {
-		if strings.Contains(l, part) {
-			return true
-		}
-	}
-	return false
 }

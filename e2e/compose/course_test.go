@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/loteria-nacional/pipeline/internal/await"
+	"github.com/loteria-nacional/pipeline/internal/logtest"
 	"github.com/loteria-nacional/pipeline/internal/repotest"
 	"github.com/loteria-nacional/pipeline/logfmt"
 )
@@ -88,7 +89,7 @@ func (c *course) restartKeepsTheDraw(t *testing.T) {
 	c.must(t, "docker", "restart", "server")
 	await.For(t, 2*time.Minute, func() error {
 		out := c.must(t, "docker", "logs", "server")
-		if !strings.Contains(out, "action: "+logfmt.SorteoRecuperado+" |") {
+		if !logtest.Says(t, out, "", logfmt.Logged(logfmt.SorteoRecuperado)) {
 			return fmt.Errorf("the lottery did not recover its draw after docker restart:\n%s", out)
 		}
 		return nil

@@ -25,6 +25,7 @@ import (
 	"github.com/loteria-nacional/pipeline/broker"
 	"github.com/loteria-nacional/pipeline/internal/await"
 	"github.com/loteria-nacional/pipeline/internal/brokertest"
+	"github.com/loteria-nacional/pipeline/internal/logtest"
 	"github.com/loteria-nacional/pipeline/internal/repotest"
 	"github.com/loteria-nacional/pipeline/logfmt"
 )
@@ -341,21 +342,11 @@ func (s *stack) checkRun(t *testing.T, n int, draw string) {
 // another shape fails the test.
 func (s *stack) events(t *testing.T, service string) []logfmt.Event {
 	t.Helper()
-	return parseLines(t, service, s.logs(t, service))
-}
-
-func parseLines(t *testing.T, who string, lines []string) []logfmt.Event {
-	t.Helper()
-	var out []logfmt.Event
-	for _, l := range lines {
-		e, err := logfmt.Parse(l)
-		if err != nil {
-			t.Errorf("%s: %v", who, err)
-			continue
-		}
-		out = append(out, e)
+	events, err := logtest.Events(service, s.logs(t, service))
+	if err != nil {
+		t.Error(err)
 	}
-	return out
+	return events
 }
 
 // checkWinners checks that agencies 1…n each logged their winners, and no
