@@ -4,11 +4,10 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/loteria-nacional/pipeline/logfmt"
-
 	amqp "github.com/rabbitmq/amqp091-go"
 
 	"github.com/loteria-nacional/pipeline/broker"
+	"github.com/loteria-nacional/pipeline/logfmt"
 )
 
 type baselineResult struct {

@@ -8,11 +8,10 @@ import (
 	"strings"
 	"time"
 
-	"github.com/loteria-nacional/pipeline/logfmt"
-
 	"github.com/loteria-nacional/pipeline/broker"
 	"github.com/loteria-nacional/pipeline/internal/rabbitapi"
 	"github.com/loteria-nacional/pipeline/internal/rabbitnode"
+	"github.com/loteria-nacional/pipeline/logfmt"
 )
 
 // clusterNodes is the size of the cluster the bench measures: the fewest

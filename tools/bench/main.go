@@ -24,10 +24,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/loteria-nacional/pipeline/logfmt"
-
 	"github.com/loteria-nacional/pipeline/envconf"
 	"github.com/loteria-nacional/pipeline/internal/rabbitapi"
+	"github.com/loteria-nacional/pipeline/logfmt"
 )
 
 type options struct {

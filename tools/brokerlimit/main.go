@@ -21,11 +21,10 @@ import (
 	"os"
 	"time"
 
-	"github.com/loteria-nacional/pipeline/logfmt"
-
 	"github.com/loteria-nacional/pipeline/broker"
 	"github.com/loteria-nacional/pipeline/internal/await"
 	"github.com/loteria-nacional/pipeline/internal/capacity"
+	"github.com/loteria-nacional/pipeline/logfmt"
 )
 
 func main() {

@@ -30,9 +30,8 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/loteria-nacional/pipeline/logfmt"
-
 	"github.com/loteria-nacional/pipeline/envconf"
+	"github.com/loteria-nacional/pipeline/logfmt"
 )
 
 // renewWithin is how close to its expiry a certificate is renewed.

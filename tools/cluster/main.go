@@ -23,11 +23,10 @@ import (
 	"strings"
 	"time"
 
-	"github.com/loteria-nacional/pipeline/logfmt"
-
 	"github.com/loteria-nacional/pipeline/broker"
 	"github.com/loteria-nacional/pipeline/internal/capacity"
 	"github.com/loteria-nacional/pipeline/internal/rabbitnode"
+	"github.com/loteria-nacional/pipeline/logfmt"
 )
 
 const nodes = 3

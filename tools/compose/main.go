@@ -33,10 +33,9 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/loteria-nacional/pipeline/logfmt"
-
 	"github.com/loteria-nacional/pipeline/broker"
 	"github.com/loteria-nacional/pipeline/envconf"
+	"github.com/loteria-nacional/pipeline/logfmt"
 )
 
 func main() {

@@ -22,9 +22,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/loteria-nacional/pipeline/logfmt"
-
 	"github.com/loteria-nacional/pipeline/bet"
+	"github.com/loteria-nacional/pipeline/logfmt"
 )
 
 var (
