@@ -33,13 +33,13 @@ func TestLowFileLimitIsReported(t *testing.T) {
 		return string(out), err
 	}
 	out, err := limit("100")
-	want := logfmt.Logged("limite_archivos").Is(logfmt.InProgress).With("nodo", node.Name).With("limite_archivos", "1024").
+	want := logfmt.Logged(logfmt.LimiteArchivos).Is(logfmt.InProgress).With("nodo", node.Name).With("limite_archivos", "1024").
 		With("agencias_max", "412").Saying("aviso", "below 65536 open files")
 	if err != nil || !logtest.Says(t, out, "", want) {
 		t.Errorf("brokerlimit -agencies 100 on a node of 1,024 files: %v\n%s\nwant a line with %s", err, out, want)
 	}
 	out, err = limit("1000")
-	want = logfmt.Logged("limite_archivos").Failing("holds 412 agencies at once with 1024 open files, and 1000 are to run")
+	want = logfmt.Logged(logfmt.LimiteArchivos).Failing("holds 412 agencies at once with 1024 open files, and 1000 are to run")
 	if err == nil || !logtest.Says(t, out, "", want) {
 		t.Errorf("brokerlimit -agencies 1000 on a node of 1,024 files: %v\n%s\nwant it to fail with %s", err, out, want)
 	}

@@ -72,8 +72,8 @@ func TestOperatorFilesSurvive(t *testing.T) {
 	}
 	env := []string{"AGENCIES=2", "BETS=300", "WINNERS=1", "DEMO_VHOST=" + demoVhost(t)}
 	out := runIn(t, dir, env, "make", "data")
-	kept := logfmt.Logged("gendata").With("archivo", ".data/agency-1.csv").With("estado", "conservado")
-	made := logfmt.Logged("gendata").With("archivo", ".data/agency-2.csv").With("estado", "generado")
+	kept := logfmt.Logged(logfmt.Gendata).With("archivo", ".data/agency-1.csv").With("estado", "conservado")
+	made := logfmt.Logged(logfmt.Gendata).With("archivo", ".data/agency-2.csv").With("estado", "generado")
 	if !logtest.Says(t, out, "", kept) || !logtest.Says(t, out, "", made) {
 		t.Errorf("make data said:\n%s\nwant agency-1.csv kept and agency-2.csv generated", out)
 	}

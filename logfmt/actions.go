@@ -48,6 +48,7 @@ const (
 	ConsultaGanadores  = "consulta_ganadores"
 
 	// The tools and the failpoints of the tests' builds.
+	Gendata        = "gendata"
 	LimiteArchivos = "limite_archivos"
 	Failpoint      = "failpoint"
 )

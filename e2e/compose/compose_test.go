@@ -100,7 +100,7 @@ func (s *stack) missingData(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(s.dir, ".data", "agency-3.csv"), s.own, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	kept := logfmt.Logged("gendata").Saying("archivo", "agency-3.csv").With("estado", "conservado")
+	kept := logfmt.Logged(logfmt.Gendata).Saying("archivo", "agency-3.csv").With("estado", "conservado")
 	if out := s.mustMake(t, 5, "data"); !logtest.Says(t, out, "", kept) {
 		t.Errorf("make data said:\n%s\nwant agency-3.csv kept", out)
 	}

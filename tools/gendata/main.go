@@ -42,7 +42,7 @@ func main() {
 	replace := flag.Bool("replace", false, "replace files that exist (without it they are kept: they may be a person's own)")
 	flag.Parse()
 	if err := run(*agencies, *bets, *winners, *seed, *out, *replace); err != nil {
-		fmt.Fprint(os.Stderr, logfmt.Line("gendata", logfmt.Fail, map[string]any{"error": err}))
+		fmt.Fprint(os.Stderr, logfmt.Line(logfmt.Gendata, logfmt.Fail, map[string]any{"error": err}))
 		os.Exit(1)
 	}
 }
@@ -70,10 +70,10 @@ func run(agencies int, betsFlag, winnersFlag string, seed uint64, out string, re
 			return err
 		}
 		if !written {
-			fmt.Print(logfmt.Line("gendata", logfmt.Success, map[string]any{"archivo": path, "estado": "conservado"}))
+			fmt.Print(logfmt.Line(logfmt.Gendata, logfmt.Success, map[string]any{"archivo": path, "estado": "conservado"}))
 			continue
 		}
-		fmt.Print(logfmt.Line("gendata", logfmt.Success, map[string]any{"archivo": path, "estado": "generado", "apuestas": b, "ganadores": w}))
+		fmt.Print(logfmt.Line(logfmt.Gendata, logfmt.Success, map[string]any{"archivo": path, "estado": "generado", "apuestas": b, "ganadores": w}))
 	}
 	return nil
 }
